@@ -1,0 +1,80 @@
+//! Compiles guest crates of this workspace to WASI 0.2 components from a build script.
+//!
+//! Plugins are never checked-in binaries: the host's and the tests' build scripts call
+//! [`build_components`], so `cargo build`, `cargo run` and `cargo test` always use
+//! components built from the current sources.
+//!
+//! The nested cargo uses its own target directory (`target/guests`): sharing the outer
+//! build's directory would deadlock on cargo's build lock.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The target every plugin is compiled for.
+pub const GUEST_TARGET: &str = "wasm32-wasip2";
+
+/// Build `packages` (workspace package names) as release components and return the path
+/// of each `.wasm`, in the order given. Emits `rerun-if-changed` for `watch` (paths
+/// relative to the workspace root) so edits to plugin sources rebuild the components.
+pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
+    let workspace = workspace_root();
+    for path in watch.iter().chain(["wit", "Cargo.lock", "plugins/sdk"].iter()) {
+        println!("cargo:rerun-if-changed={}", workspace.join(path).display());
+    }
+    let target_dir = workspace.join("target").join("guests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args(["build", "--release", "--locked", "--target", GUEST_TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    // The outer build's flags and target settings are for the host, not for the guests.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_LLVM_COV",
+        "LLVM_PROFILE_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("could not run cargo to build guest components: {e}"));
+    if !status.success() {
+        panic!(
+            "building guest components {packages:?} for {GUEST_TARGET} failed (see the cargo output above). \
+             If the target is missing, run `rustup target add {GUEST_TARGET}`."
+        );
+    }
+    packages
+        .iter()
+        .map(|package| {
+            let file = target_dir
+                .join(GUEST_TARGET)
+                .join("release")
+                .join(format!("{}.wasm", package.replace('-', "_")));
+            assert!(file.exists(), "cargo built {package} but {} is missing", file.display());
+            file
+        })
+        .collect()
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    manifest_dir
+        .ancestors()
+        .find(|dir| is_workspace_root(dir))
+        .expect("no workspace Cargo.toml above the build script's crate")
+        .to_path_buf()
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
+}
