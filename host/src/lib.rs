@@ -1,1 +1,3 @@
-// placeholder
+//! The NoETL plugin host: runs tool plugins as sandboxed WASM components.
+
+pub mod backend;
