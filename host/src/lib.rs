@@ -1,3 +1,12 @@
 //! The NoETL plugin host: runs tool plugins as sandboxed WASM components.
 
 pub mod backend;
+pub mod bindings;
+pub mod builtin;
+pub mod cache;
+pub mod capability;
+pub mod engine;
+pub mod paths;
+pub mod plugin;
+pub mod policy;
+pub mod execute;

@@ -1,0 +1,27 @@
+//! Shared helpers of the integration tests: where the test components and the host
+//! binary are, and a host built the way the CLI builds it.
+
+use std::path::PathBuf;
+
+/// Components built from this workspace by `build.rs`.
+pub mod guests {
+    pub const JSON_TRANSFORM: &str = env!("JSON_TRANSFORM_WASM");
+    pub const HOSTILE: &str = env!("HOSTILE_PLUGIN_WASM");
+    pub const FUTURE_CONTRACT: &str = env!("FUTURE_CONTRACT_PLUGIN_WASM");
+}
+
+/// The `noetl-host` binary of this build. Cargo builds it for `cargo test` because the
+/// host package has integration tests of its own; the README's test command also builds
+/// it explicitly first.
+pub fn host_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/noetl-host
+    let bin = exe.parent().and_then(|deps| deps.parent()).expect("target layout").join("noetl-host");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p noetl-host` first", bin.display());
+    bin
+}
+
+/// The repository root (for example playbooks).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}

@@ -1,7 +1,21 @@
 //! Where planned jobs run. A backend takes the job bundle a tool plugin planned and runs it
 //! to a terminal state. The same bundle runs unchanged on every backend.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde::{Deserialize, Serialize};
+
+/// A place where planned jobs run to a terminal state.
+pub trait Backend: Send + Sync {
+    /// `local` or `kubernetes`, for messages.
+    fn name(&self) -> &'static str;
+
+    /// Run `bundle` until the job completes, fails, times out or cannot start. An `Err` is
+    /// a problem of the backend itself (cluster unreachable, sandbox unavailable), not of
+    /// the job: a failing script is an `Ok` outcome with status `Failed`.
+    fn run<'a>(&'a self, bundle: &'a JobBundle) -> Pin<Box<dyn Future<Output = anyhow::Result<JobOutcome>> + Send + 'a>>;
+}
 
 /// One Kubernetes object of a job bundle (host-side mirror of the WIT `manifest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     let target_dir = workspace.join("target").join("guests");
+    ensure_target_installed();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
@@ -64,6 +65,26 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
             file
         })
         .collect()
+}
+
+/// A fresh machine has the pinned toolchain but maybe not its wasm target (rustup only adds
+/// `rust-toolchain.toml` targets when it installs the toolchain itself): add it once.
+fn ensure_target_installed() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let installed = sysroot.is_some_and(|root| root.join("lib/rustlib").join(GUEST_TARGET).exists());
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the {GUEST_TARGET} target with rustup (needed to build plugins)");
+    let added = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status();
+    if !added.is_ok_and(|status| status.success()) {
+        panic!("the {GUEST_TARGET} target is missing and `rustup target add {GUEST_TARGET}` failed; run it by hand");
+    }
 }
 
 fn workspace_root() -> PathBuf {

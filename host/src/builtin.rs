@@ -1,0 +1,8 @@
+//! The plugins compiled into the host binary (built from `plugins/*` by `build.rs`), so
+//! an installed `noetl-host` needs no plugin directory to run the script tool.
+
+/// (name, component bytes) of each built-in plugin.
+pub const PLUGINS: &[(&str, &[u8])] = &[
+    ("script", include_bytes!(env!("NOETL_BUILTIN_SCRIPT_WASM"))),
+    ("template", include_bytes!(env!("NOETL_BUILTIN_TEMPLATE_WASM"))),
+];

@@ -1,0 +1,104 @@
+//! On-disk cache of compiled components.
+//!
+//! Compiling a component takes about a second; loading the compiled artifact takes
+//! milliseconds. An entry is keyed by the component's SHA-256 and the engine's
+//! compatibility hash (wasmtime version + settings), so a new host version never loads an
+//! old artifact. Each entry ends with a BLAKE3 digest of its contents: deserializing a
+//! corrupted artifact would be unsound, so an entry whose digest does not match, or that
+//! wasmtime refuses, is recompiled and replaced — never trusted, never a crash. Entries
+//! are written to a temp file and renamed into place, so readers never see a half file.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const DIGEST_LEN: usize = 32;
+
+/// Where compiled components live; only the host writes here.
+#[derive(Debug, Clone)]
+pub struct ArtifactCache {
+    dir: PathBuf,
+}
+
+/// How a component was obtained (reported in traces and benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Hit,
+    /// Not cached yet: compiled and stored.
+    Compiled,
+    /// An entry existed but was corrupt or foreign: recompiled and replaced.
+    Replaced,
+}
+
+impl ArtifactCache {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ArtifactCache { dir: dir.into() }
+    }
+
+    /// `$NOETL_CACHE_DIR`, else `$XDG_CACHE_HOME/noetl-host`, else `~/.cache/noetl-host`,
+    /// each with `/components` appended.
+    pub fn default_dir() -> PathBuf {
+        crate::paths::cache_root().join("components")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Load `bytes` as a component, from the cache when possible.
+    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
+        let path = self.entry_path(engine, bytes);
+        let existed = path.exists();
+        if existed && let Some(component) = self.read_entry(engine, &path) {
+            return Ok((component, CacheOutcome::Hit));
+        }
+        let component = Component::new(engine, bytes)?;
+        // A cache that cannot be written (read-only home, full disk) only costs speed.
+        if let Err(error) = self.write_entry(&path, &component) {
+            tracing::warn!(cache = %self.dir.display(), "could not store compiled component: {error:#}");
+        }
+        Ok((component, if existed { CacheOutcome::Replaced } else { CacheOutcome::Compiled }))
+    }
+
+    fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        let component_hash = hex::encode(Sha256::digest(bytes));
+        self.dir.join(format!("{component_hash}-{:016x}.cwasm", engine_hash.finish()))
+    }
+
+    /// The entry, if it is intact and wasmtime accepts it.
+    fn read_entry(&self, engine: &Engine, path: &Path) -> Option<Component> {
+        let data = std::fs::read(path).ok()?;
+        let (artifact, digest) = data.split_at_checked(data.len().checked_sub(DIGEST_LEN)?)?;
+        if blake3::hash(artifact).as_bytes() != digest {
+            tracing::warn!(entry = %path.display(), "compiled component cache entry is corrupt; recompiling");
+            return None;
+        }
+        // SAFETY: the artifact was produced by `Component::serialize` of this host (the
+        // digest proves the bytes are the ones we wrote into our own cache directory), and
+        // wasmtime itself checks that it matches this engine's version and settings.
+        match unsafe { Component::deserialize(engine, artifact) } {
+            Ok(component) => Some(component),
+            Err(error) => {
+                tracing::warn!(entry = %path.display(), "cache entry refused by wasmtime ({error}); recompiling");
+                None
+            }
+        }
+    }
+
+    fn write_entry(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        let mut data = component.serialize()?;
+        let digest = *blake3::hash(&data).as_bytes();
+        data.extend_from_slice(&digest);
+        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::io::Write::write_all(&mut file, &data)?;
+        file.persist(path)?;
+        Ok(())
+    }
+}

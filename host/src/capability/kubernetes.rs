@@ -1,0 +1,98 @@
+//! `kubernetes`: scoped API access. The policy decides which namespaces and kinds a plugin
+//! may touch; the Kubernetes backend (when configured) carries out the call.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::bindings::tool::noetl::plugin::kubernetes::Host;
+use super::Capabilities;
+use crate::bindings::types::CapabilityError;
+use crate::plugin::HostState;
+
+pub type KubeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CapabilityError>> + Send + 'a>>;
+
+/// The cluster operations behind the capability (implemented by the Kubernetes backend).
+pub trait KubeApi: Send + Sync {
+    fn get<'a>(&'a self, kind: &'a str, namespace: &'a str, name: &'a str) -> KubeFuture<'a, String>;
+    fn list<'a>(&'a self, kind: &'a str, namespace: &'a str, selector: &'a str) -> KubeFuture<'a, Vec<String>>;
+    fn create<'a>(&'a self, namespace: &'a str, body: &'a str) -> KubeFuture<'a, String>;
+    fn delete<'a>(&'a self, kind: &'a str, namespace: &'a str, name: &'a str) -> KubeFuture<'a, ()>;
+}
+
+impl Capabilities {
+    /// The backing API when the call is granted; otherwise the error to return.
+    fn kube_for(&self, verb: &str, kind: &str, namespace: &str) -> Result<&dyn KubeApi, CapabilityError> {
+        let caps = self;
+        let granted = caps.grant.kubernetes.as_ref().is_some_and(|g| g.allows(namespace, kind));
+        if !granted {
+            return Err(caps.denied(
+                "kubernetes",
+                &format!("`{verb} {kind}` in namespace `{namespace}`"),
+                "kubernetes (namespaces and kinds)",
+            ));
+        }
+        caps.kubernetes.as_deref().ok_or_else(|| {
+            CapabilityError::NotConfigured(format!(
+                "plugin `{}` asked to {verb} {kind} in namespace `{namespace}`, but this host has no Kubernetes \
+                 cluster configured (run with --backend kubernetes and a kubeconfig)",
+                caps.plugin
+            ))
+        })
+    }
+}
+
+fn kind_of(body: &str) -> Result<String, CapabilityError> {
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| CapabilityError::Failed(format!("kubernetes.create: body is not JSON: {e}")))?;
+    value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| CapabilityError::Failed("kubernetes.create: body has no `kind`".into()))
+}
+
+impl Host for HostState {
+    async fn get(&mut self, kind: String, namespace: String, name: String) -> Result<String, CapabilityError> {
+        let started = self.begin_host_call();
+        let caps = self.caps.clone();
+        let result = match caps.kube_for("get", &kind, &namespace) {
+            Ok(api) => api.get(&kind, &namespace, &name).await,
+            Err(e) => Err(e),
+        };
+        self.end_host_call(started);
+        result
+    }
+
+    async fn list(&mut self, kind: String, namespace: String, selector: String) -> Result<Vec<String>, CapabilityError> {
+        let started = self.begin_host_call();
+        let caps = self.caps.clone();
+        let result = match caps.kube_for("list", &kind, &namespace) {
+            Ok(api) => api.list(&kind, &namespace, &selector).await,
+            Err(e) => Err(e),
+        };
+        self.end_host_call(started);
+        result
+    }
+
+    async fn create(&mut self, namespace: String, body: String) -> Result<String, CapabilityError> {
+        let started = self.begin_host_call();
+        let caps = self.caps.clone();
+        let result = match kind_of(&body).and_then(|kind| caps.kube_for("create", &kind, &namespace)) {
+            Ok(api) => api.create(&namespace, &body).await,
+            Err(e) => Err(e),
+        };
+        self.end_host_call(started);
+        result
+    }
+
+    async fn delete(&mut self, kind: String, namespace: String, name: String) -> Result<(), CapabilityError> {
+        let started = self.begin_host_call();
+        let caps = self.caps.clone();
+        let result = match caps.kube_for("delete", &kind, &namespace) {
+            Ok(api) => api.delete(&kind, &namespace, &name).await,
+            Err(e) => Err(e),
+        };
+        self.end_host_call(started);
+        result
+    }
+}

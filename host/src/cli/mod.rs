@@ -1,0 +1,124 @@
+//! Command-line interface. Exit codes (also in README.md):
+//! 0 success; 1 the step ran and failed (job failed, timed out, could not start);
+//! 2 invalid input (step config, playbook, policy, arguments); 3 a plugin failed
+//! (trap, limit, capability denied); 4 a host problem (backend, cluster, sandbox, I/O).
+
+mod exec;
+mod plugins;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "noetl-host", version, about = "Run NoETL tool plugins as sandboxed WASM components")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct GlobalArgs {
+    /// Policy file granting plugins their capabilities and limits (default: deny all but
+    /// `log`, script may read files next to the playbook).
+    #[arg(long, global = true, env = "NOETL_POLICY")]
+    policy: Option<PathBuf>,
+    /// Directory of extra plugins (`*.wasm`); repeatable.
+    #[arg(long = "plugin-dir", global = true, env = "NOETL_PLUGIN_DIR", value_delimiter = ':')]
+    plugin_dirs: Vec<PathBuf>,
+    /// An extra plugin file; repeatable.
+    #[arg(long = "plugin", global = true)]
+    plugins: Vec<PathBuf>,
+    /// Where jobs run (default: the policy's `backend`, else local).
+    #[arg(long, global = true, value_enum)]
+    backend: Option<BackendArg>,
+    /// Kubeconfig for the kubernetes backend (default: $KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long, global = true)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// More log output (-v info, -vv debug); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Local,
+    Kubernetes,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List or inspect plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Run one tool call: reads `{"config": ..., "context": ...}` JSON on stdin, writes the
+    /// tool's response JSON on stdout.
+    Exec(exec::ExecArgs),
+}
+
+/// An error with the exit code it should end the process with.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::new(4, format!("{error:#}"))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(4);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Plugins(command) => plugins::run(&cli.global, command).await,
+            Command::Exec(args) => exec::run(&cli.global, args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NOETL_LOG").unwrap_or_else(|_| default.into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

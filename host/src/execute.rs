@@ -1,0 +1,142 @@
+//! One tool call, end to end: `plan` in the plugin, the job (if any) on a backend,
+//! `finish` in the plugin, and `duration_ms` covering all of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::backend::Backend;
+use crate::bindings::types::{CapabilityError, FieldError, PlanResult, ToolError};
+use crate::capability::Capabilities;
+use crate::plugin::{CallEnv, PluginError, PluginSet, convert};
+use crate::policy::Policy;
+
+/// Why a tool call produced no response from its plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The step config is invalid; nothing was created anywhere.
+    #[error("{}", invalid_config_message(.tool, .errors))]
+    InvalidConfig { tool: String, errors: Vec<FieldError> },
+    /// The plugin reported a failure (a capability it needed, or its own).
+    #[error("tool `{tool}` failed: {message}")]
+    Tool { tool: String, message: String },
+    /// No plugin provides the step's tool kind.
+    #[error("{0}")]
+    UnknownTool(String),
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// No plugin, no backend, or the backend itself failed.
+    #[error("{0:#}")]
+    Host(#[from] anyhow::Error),
+}
+
+fn invalid_config_message(tool: &str, errors: &[FieldError]) -> String {
+    let mut message = format!("the `{tool}` step config is invalid:");
+    for error in errors {
+        message.push_str(&format!("\n  - {}: {}; fix: {}", error.field, error.message, error.fix));
+    }
+    message
+}
+
+impl ExecError {
+    /// The response a worker receives for this error (the spec's error shape).
+    pub fn to_response(&self, duration_ms: u128) -> Value {
+        let mut response = json!({"status": "error", "error": self.to_string(), "duration_ms": duration_ms});
+        if let ExecError::InvalidConfig { errors, .. } = self {
+            response["errors"] = errors.iter().map(|e| json!({"field": e.field, "message": e.message, "fix": e.fix})).collect();
+        }
+        response
+    }
+
+    /// Process exit code for the CLI (documented in README.md).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecError::InvalidConfig { .. } | ExecError::UnknownTool(_) => 2,
+            ExecError::Tool { .. } | ExecError::Plugin(_) => 3,
+            ExecError::Host(_) => 4,
+        }
+    }
+}
+
+fn capability_message(error: &CapabilityError) -> String {
+    match error {
+        CapabilityError::Denied(m) => format!("denied: {m}"),
+        CapabilityError::NotConfigured(m) => format!("not configured: {m}"),
+        CapabilityError::NotFound(m) => format!("not found: {m}"),
+        CapabilityError::TooLarge(m) => format!("too large: {m}"),
+        CapabilityError::Failed(m) => m.clone(),
+    }
+}
+
+fn tool_error(tool: &str, error: ToolError) -> ExecError {
+    match error {
+        ToolError::InvalidConfig(errors) => ExecError::InvalidConfig { tool: tool.into(), errors },
+        ToolError::Capability(e) => ExecError::Tool { tool: tool.into(), message: capability_message(&e) },
+        ToolError::Failed(message) => ExecError::Tool { tool: tool.into(), message },
+    }
+}
+
+/// Everything a tool call needs from the host.
+#[derive(Clone)]
+pub struct Executor {
+    pub plugins: Arc<PluginSet>,
+    pub policy: Arc<Policy>,
+    pub backend: Arc<dyn Backend>,
+    /// Providers handed to plugins with their grant (fetcher, Kubernetes API).
+    pub providers: Capabilities,
+}
+
+impl Executor {
+    /// The capabilities plugin `name` gets for a step whose playbook lives in `base_dir`.
+    fn call_env(&self, name: &str, base_dir: Option<PathBuf>) -> CallEnv {
+        let caps = Capabilities {
+            plugin: name.into(),
+            grant: self.policy.grant(name),
+            base_dir,
+            ..self.providers.clone()
+        };
+        CallEnv { caps: Arc::new(caps), limits: self.policy.limits(name) }
+    }
+
+    /// Run one tool call. `config` is the step's rendered `tool` object.
+    pub async fn execute(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Value, ExecError> {
+        let started = Instant::now();
+        let kind = config.get("kind").and_then(Value::as_str).ok_or_else(|| ExecError::InvalidConfig {
+            tool: "?".into(),
+            errors: vec![FieldError {
+                field: "tool.kind".into(),
+                message: "missing or not a string".into(),
+                fix: "name the tool, e.g. `kind: script`".into(),
+            }],
+        })?;
+        let plugin = self.plugins.tool(kind).map_err(|e| ExecError::UnknownTool(e.to_string()))?;
+        let env = self.call_env(&plugin.name, base_dir);
+        let config_text = config.to_string();
+        let context_text = context.to_string();
+        let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| tool_error(kind, e))?;
+        let mut response = match planned {
+            PlanResult::Done(json) => parse_response(kind, &json)?,
+            PlanResult::RunJob(bundle) => {
+                let bundle = convert::bundle_from_wit(bundle)
+                    .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
+                tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
+                let outcome = self.backend.run(&bundle).await?;
+                let json = plugin.finish(&env, &config_text, &context_text, &outcome).await?.map_err(|e| tool_error(kind, e))?;
+                parse_response(kind, &json)?
+            }
+        };
+        response["duration_ms"] = json!(started.elapsed().as_millis());
+        Ok(response)
+    }
+}
+
+fn parse_response(tool: &str, json: &str) -> Result<Value, ExecError> {
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| ExecError::Tool { tool: tool.into(), message: format!("the plugin returned a response that is not JSON: {e}") })?;
+    if !value.is_object() {
+        return Err(ExecError::Tool { tool: tool.into(), message: "the plugin's response is not a JSON object".into() });
+    }
+    Ok(value)
+}

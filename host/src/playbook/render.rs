@@ -1,0 +1,36 @@
+//! Rendering a step's templates in the sandboxed template plugin, in one call per step.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::Step;
+use crate::plugin::{CallEnv, LoadedPlugin, RenderOptions};
+
+/// Renders steps with the template engine plugin under its own grant and limits.
+pub struct StepRenderer {
+    pub plugin: Arc<LoadedPlugin>,
+    pub env: CallEnv,
+    /// Fail on undefined variables (secrets are always strict).
+    pub strict: bool,
+}
+
+/// Where `script.content` sits in the rendered tree; left untouched unless the step opts in.
+const SCRIPT_CONTENT: &str = "tool.script.content";
+
+impl StepRenderer {
+    /// The step's `tool` object with every template rendered against `context`.
+    pub async fn render_tool(&self, step: &Step, context: &Value) -> anyhow::Result<Value> {
+        let tree = json!({ "tool": step.tool });
+        let skip_paths = if step.render_script { Vec::new() } else { vec![SCRIPT_CONTENT.to_string()] };
+        let options = RenderOptions { strict_undefined: self.strict, skip_paths };
+        let rendered = self
+            .plugin
+            .render(&self.env, &tree.to_string(), &context.to_string(), &options)
+            .await?
+            .map_err(|e| anyhow::anyhow!("step `{}`: template error in {}: {}", step.name, e.path, e.message))?;
+        let mut rendered: Value = serde_json::from_str(&rendered)
+            .map_err(|e| anyhow::anyhow!("the template engine returned invalid JSON: {e}"))?;
+        Ok(rendered["tool"].take())
+    }
+}

@@ -1,0 +1,245 @@
+//! Loading plugins and calling them: one `InstancePre` per plugin, a fresh `Store` per
+//! call, CPU and memory bounds per call, and failures turned into errors a person can act on.
+
+mod contract;
+pub mod convert;
+mod fault;
+mod meter;
+mod output;
+mod set;
+mod state;
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Store, UpdateDeadline};
+
+pub use contract::{ContractInfo, HOST_CONTRACT, Role};
+pub use fault::PluginError;
+pub use set::{PluginSet, Rejected};
+pub use state::HostState;
+
+use crate::bindings::template_engine::{TemplateEngine, TemplateEnginePre};
+use crate::bindings::tool::{Tool, ToolPre};
+use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
+use crate::cache::{ArtifactCache, CacheOutcome};
+use crate::capability::Capabilities;
+use crate::engine::HostEngine;
+use crate::policy::{Limits, Policy};
+use meter::CpuBudgetExceeded;
+
+pub use crate::bindings::template_engine::exports::noetl::plugin::renderer::{RenderError, RenderOptions};
+
+/// Compiles, caches and links plugins. One per host process.
+pub struct PluginRuntime {
+    engine: HostEngine,
+    cache: ArtifactCache,
+    tool_linker: Linker<HostState>,
+    template_linker: Linker<HostState>,
+}
+
+enum Pre {
+    Tool(ToolPre<HostState>),
+    Template(TemplateEnginePre<HostState>),
+}
+
+/// A plugin ready to be called.
+pub struct LoadedPlugin {
+    /// Tool kind (`script`), or `template` for the template engine: the name the policy uses.
+    pub name: String,
+    /// Where it came from: a path, or `built-in`.
+    pub origin: String,
+    pub contract: ContractInfo,
+    /// `describe()` of a tool plugin.
+    pub info: Option<ToolInfo>,
+    pub cache: CacheOutcome,
+    pre: Pre,
+}
+
+/// What a plugin may use during one call.
+#[derive(Clone)]
+pub struct CallEnv {
+    pub caps: Arc<Capabilities>,
+    pub limits: Limits,
+}
+
+impl CallEnv {
+    /// The grant and limits the policy gives plugin `name`, with no providers attached.
+    pub fn from_policy(policy: &Policy, name: &str) -> Self {
+        CallEnv {
+            caps: Arc::new(Capabilities { plugin: name.into(), grant: policy.grant(name), ..Default::default() }),
+            limits: policy.limits(name),
+        }
+    }
+}
+
+impl PluginRuntime {
+    pub fn new(engine: HostEngine, cache: ArtifactCache) -> anyhow::Result<Self> {
+        let mut tool_linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut tool_linker)?;
+        Tool::add_to_linker::<_, HasSelf<HostState>>(&mut tool_linker, |state| state)?;
+        let mut template_linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
+        TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
+        Ok(PluginRuntime { engine, cache, tool_linker, template_linker })
+    }
+
+    pub fn engine(&self) -> &HostEngine {
+        &self.engine
+    }
+
+    /// Compile (or load from cache), check the contract, link, and `describe` a plugin.
+    pub async fn load(&self, bytes: &[u8], origin: &str, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
+        let engine = &self.engine.engine;
+        let (component, cache) = self
+            .cache
+            .load(engine, bytes)
+            .map_err(|e| PluginError::Load(format!("{origin} is not a valid WebAssembly component: {e:#}")))?;
+        let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
+        let link_error = |e: wasmtime::Error| {
+            PluginError::Load(format!("{origin} cannot be linked against this host's contract: {e:#}"))
+        };
+        let mut plugin = match contract.role {
+            Role::Tool => {
+                let instance_pre = self.tool_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = ToolPre::new(instance_pre).map_err(link_error)?;
+                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre: Pre::Tool(pre) }
+            }
+            Role::TemplateEngine => {
+                let instance_pre = self.template_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = TemplateEnginePre::new(instance_pre).map_err(link_error)?;
+                LoadedPlugin {
+                    name: "template".into(),
+                    origin: origin.into(),
+                    contract,
+                    info: None,
+                    cache,
+                    pre: Pre::Template(pre),
+                }
+            }
+        };
+        if plugin.contract.role == Role::Tool {
+            let env = CallEnv { caps: Arc::new(Capabilities::none(origin)), limits: policy.limits(origin) };
+            let info = plugin.describe(&env).await?;
+            validate_kind(&info.kind, origin)?;
+            plugin.name = info.kind.clone();
+            plugin.info = Some(info);
+        }
+        Ok(plugin)
+    }
+}
+
+fn validate_kind(kind: &str, origin: &str) -> Result<(), PluginError> {
+    let valid = !kind.is_empty()
+        && kind.len() <= 63
+        && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(PluginError::Load(format!(
+            "{origin} describes its tool kind as `{kind}`; a kind must be 1-63 lowercase letters, digits, `-` or `_`"
+        )))
+    }
+}
+
+impl LoadedPlugin {
+    fn new_store(&self, engine: &wasmtime::Engine, env: &CallEnv) -> Store<HostState> {
+        let mut store = Store::new(engine, HostState::new(env.caps.clone(), &env.limits));
+        store.limiter(|state| &mut state.memory);
+        // Checked every epoch tick: stop the guest once its own CPU time (not time spent
+        // in host calls) exceeds the budget; otherwise yield so other calls progress.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            let cpu = &ctx.data().cpu;
+            if cpu.exceeded() {
+                return Err(wasmtime::Error::new(CpuBudgetExceeded { budget_ms: cpu.budget().as_millis() }));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    fn tool_pre(&self) -> &ToolPre<HostState> {
+        match &self.pre {
+            Pre::Tool(pre) => pre,
+            Pre::Template(_) => unreachable!("callers check the role"),
+        }
+    }
+
+    fn expect_role(&self, role: Role, function: &str) -> Result<(), PluginError> {
+        if self.contract.role == role {
+            Ok(())
+        } else {
+            Err(PluginError::Load(format!("plugin `{}` ({}) has no `{function}` export", self.name, self.origin)))
+        }
+    }
+
+    async fn describe(&self, env: &CallEnv) -> Result<ToolInfo, PluginError> {
+        self.expect_role(Role::Tool, "describe")?;
+        let mut store = self.new_store(self.tool_pre().engine(), env);
+        let result = async {
+            let tool = self.tool_pre().instantiate_async(&mut store).await?;
+            tool.noetl_plugin_handler().call_describe(&mut store).await
+        }
+        .await;
+        let info = fault::settle(self, "describe", &store, result)?;
+        fault::check_size(self, "describe", &env.limits, info.config_schema.len())?;
+        Ok(info)
+    }
+
+    /// `handler.plan`: validate a step's `tool` config and decide what to run.
+    pub async fn plan(&self, env: &CallEnv, config: &str, context: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
+        self.expect_role(Role::Tool, "plan")?;
+        let mut store = self.new_store(self.tool_pre().engine(), env);
+        let result = async {
+            let tool = self.tool_pre().instantiate_async(&mut store).await?;
+            tool.noetl_plugin_handler().call_plan(&mut store, &config.to_owned(), &context.to_owned()).await
+        }
+        .await;
+        let planned = fault::settle(self, "plan", &store, result)?;
+        fault::check_size(self, "plan", &env.limits, convert::plan_size(&planned))?;
+        Ok(planned)
+    }
+
+    /// `handler.finish`: shape the response from a job outcome.
+    pub async fn finish(
+        &self,
+        env: &CallEnv,
+        config: &str,
+        context: &str,
+        outcome: &crate::backend::JobOutcome,
+    ) -> Result<Result<String, ToolError>, PluginError> {
+        self.expect_role(Role::Tool, "finish")?;
+        let mut store = self.new_store(self.tool_pre().engine(), env);
+        let outcome = convert::outcome_to_wit(outcome);
+        let result = async {
+            let tool = self.tool_pre().instantiate_async(&mut store).await?;
+            tool.noetl_plugin_handler().call_finish(&mut store, &config.to_owned(), &context.to_owned(), &outcome).await
+        }
+        .await;
+        let response = fault::settle(self, "finish", &store, result)?;
+        fault::check_size(self, "finish", &env.limits, response.as_ref().map_or(0, String::len))?;
+        Ok(response)
+    }
+
+    /// `renderer.render`: render a JSON tree of templates (template engine only).
+    pub async fn render(
+        &self,
+        env: &CallEnv,
+        tree: &str,
+        context: &str,
+        options: &RenderOptions,
+    ) -> Result<Result<String, RenderError>, PluginError> {
+        self.expect_role(Role::TemplateEngine, "render")?;
+        let Pre::Template(pre) = &self.pre else { unreachable!("role checked above") };
+        let mut store = self.new_store(pre.engine(), env);
+        let result = async {
+            let engine = pre.instantiate_async(&mut store).await?;
+            engine.noetl_plugin_renderer().call_render(&mut store, &tree.to_owned(), &context.to_owned(), options).await
+        }
+        .await;
+        let rendered = fault::settle(self, "render", &store, result)?;
+        fault::check_size(self, "render", &env.limits, rendered.as_ref().map_or(0, String::len))?;
+        Ok(rendered)
+    }
+}

@@ -1,0 +1,61 @@
+//! The data of one call's `Store`: a minimal WASI context (no files, no network, no
+//! environment), captured output, resource meters and the capabilities granted.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::meter::{CpuClock, MemoryLimiter};
+use super::output::TailBuffer;
+use crate::capability::Capabilities;
+use crate::policy::Limits;
+
+/// How much of a plugin's stderr (and stdout) is kept for error messages.
+const CAPTURED_OUTPUT_BYTES: usize = 16 << 10;
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) cpu: CpuClock,
+    pub(crate) memory: MemoryLimiter,
+    pub(crate) stderr: TailBuffer,
+    pub(crate) caps: Arc<Capabilities>,
+}
+
+impl HostState {
+    pub fn new(caps: Arc<Capabilities>, limits: &Limits) -> Self {
+        let stderr = TailBuffer::new(CAPTURED_OUTPUT_BYTES);
+        // Plugins have no business printing to stdout (it may be our JSON protocol); what
+        // they print is kept with stderr for error messages.
+        let wasi = WasiCtx::builder().stdout(stderr.clone()).stderr(stderr.clone()).build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            cpu: CpuClock::new(std::time::Duration::from_millis(limits.cpu_ms)),
+            memory: MemoryLimiter::new(limits.memory_bytes),
+            stderr,
+            caps,
+        }
+    }
+
+    /// Start timing a host call; pass the result to [`HostState::end_host_call`].
+    pub(crate) fn begin_host_call(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Time spent in a host call does not count against the guest's CPU budget.
+    pub(crate) fn end_host_call(&mut self, started: Instant) {
+        self.cpu.add_host_time(started.elapsed());
+    }
+}
+
+/// The shared `types` interface has no functions; its host trait is empty.
+impl crate::bindings::types::Host for HostState {}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

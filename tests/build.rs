@@ -1,0 +1,11 @@
+//! Builds the guest components the tests load: the third-party example plugin and the
+//! purpose-built hostile plugins.
+
+fn main() {
+    let packages = ["json-transform", "hostile-plugin", "future-contract-plugin"];
+    let built = noetl_guest_build::build_components(&packages, &["examples/json-transform", "tests/guests"]);
+    for (package, path) in packages.iter().zip(built) {
+        let var = package.to_uppercase().replace('-', "_");
+        println!("cargo:rustc-env={var}_WASM={}", path.display());
+    }
+}

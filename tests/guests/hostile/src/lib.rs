@@ -1,0 +1,59 @@
+//! A tool plugin that misbehaves in the way `config.behavior` names, so the host's bounds
+//! can be tested against a real component. `behavior: ok` answers normally.
+
+use noetl_plugin_sdk::{Context, PlanResult, Tool, ToolError, ToolInfo, Value, capability, json};
+
+struct Hostile;
+
+impl Tool for Hostile {
+    fn describe() -> ToolInfo {
+        ToolInfo::new("hostile", "0.1.0", "Misbehaves on purpose for the host's tests")
+    }
+
+    fn plan(config: Value, _context: &Context) -> Result<PlanResult, ToolError> {
+        let behavior = config.get("behavior").and_then(Value::as_str).unwrap_or("ok");
+        let done = |data: Value| Ok(PlanResult::Done(json!({"status": "success", "data": data}).to_string()));
+        match behavior {
+            "ok" => done(json!({"echo": config})),
+            "loop" => loop {
+                std::hint::black_box(());
+            },
+            "allocate" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "recurse" => done(json!(recurse(std::hint::black_box(1)))),
+            "panic" => panic!("hostile plugin panics on purpose: canary-panic-message"),
+            "big-output" => done(json!("x".repeat(100 << 20))),
+            "kubernetes" => {
+                let created = capability::kubernetes::create("kube-system", r#"{"kind":"Secret","metadata":{"name":"x"}}"#)?;
+                done(json!(created))
+            }
+            "fetch" => {
+                let fetched = capability::fetch("https://example.com/x", 1024)?;
+                done(json!(fetched.sha256))
+            }
+            "host-file" => match std::fs::read_to_string("/etc/passwd") {
+                Ok(text) => done(json!({"leaked": text})),
+                Err(error) => Err(ToolError::Failed(format!("cannot open /etc/passwd: {error}"))),
+            },
+            "read-file" => {
+                let path = config.get("path").and_then(Value::as_str).unwrap_or("");
+                let bytes = capability::read_file(path, 1 << 20)?;
+                done(json!(String::from_utf8_lossy(&bytes)))
+            }
+            other => Err(ToolError::field("tool.behavior", format!("unknown behavior `{other}`"), "use ok, loop, allocate, ...")),
+        }
+    }
+}
+
+/// Recurses without end; the frame carries data so the optimiser cannot turn it into a loop.
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 16]);
+    recurse(frame[3] + 1) + frame[7]
+}
+
+noetl_plugin_sdk::export_tool!(Hostile);

@@ -1,0 +1,184 @@
+//! The hostile-plugin suite: real guest components that misbehave on purpose. Each call
+//! must fail within its bound with a specific, readable error, and the same host instance
+//! must then serve a normal call correctly.
+
+use std::sync::Arc;
+
+use noetl_host::bindings::types::{CapabilityError, PlanResult, ToolError};
+use noetl_host::cache::ArtifactCache;
+use noetl_host::engine::HostEngine;
+use noetl_host::plugin::{CallEnv, LoadedPlugin, PluginError, PluginRuntime};
+use noetl_host::policy::Policy;
+use noetl_tests::guests;
+
+const POLICY: &str = "
+plugins:
+  hostile:
+    limits: {cpu_ms: 10000, memory_mib: 64, max_response_mib: 1}
+";
+
+struct Fixture {
+    runtime: PluginRuntime,
+    plugin: LoadedPlugin,
+    policy: Policy,
+    _cache: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache.path())).unwrap();
+    let policy = Policy::parse(POLICY).unwrap();
+    let bytes = std::fs::read(guests::HOSTILE).unwrap();
+    let plugin = runtime.load(&bytes, "hostile.wasm", &policy).await.unwrap();
+    Fixture { runtime, plugin, policy, _cache: cache }
+}
+
+impl Fixture {
+    async fn plan(&self, policy: &Policy, behavior: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
+        let env = CallEnv::from_policy(policy, "hostile");
+        let config = serde_json::json!({"kind": "hostile", "behavior": behavior}).to_string();
+        self.plugin.plan(&env, &config, "{}").await
+    }
+
+    /// The normal call that must work after every hostile one.
+    async fn assert_still_serves(&self) {
+        match self.plan(&self.policy, "ok").await {
+            Ok(Ok(PlanResult::Done(json))) => assert!(json.contains("\"echo\""), "unexpected response {json}"),
+            other => panic!("the host no longer serves normal calls: {other:?}"),
+        }
+    }
+
+    async fn fault(&self, policy: &Policy, behavior: &str) -> String {
+        match self.plan(policy, behavior).await {
+            Err(error @ PluginError::Fault { .. }) => error.to_string(),
+            other => panic!("behavior {behavior}: expected a plugin fault, got {other:?}"),
+        }
+    }
+}
+
+/// A short CPU budget, for the infinite loop (other tests get a generous one, so that a
+/// loaded machine cannot turn their memory or stack failure into a CPU-budget failure).
+fn tight_cpu() -> Policy {
+    Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 300, memory_mib: 64}\n").unwrap()
+}
+
+fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn infinite_loop_is_stopped_by_the_cpu_budget() {
+    let f = fixture().await;
+    let error = f.fault(&tight_cpu(), "loop").await;
+    assert_contains(&error, &["plugin `hostile` failed in `plan`", "CPU budget of 300 ms", "plugins.hostile.limits.cpu_ms"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn unbounded_allocation_is_stopped_by_the_memory_cap() {
+    let f = fixture().await;
+    let error = f.fault(&f.policy, "allocate").await;
+    assert_contains(&error, &["over its limit of 64 MiB", "plugins.hostile.limits.memory_mib"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn runaway_recursion_is_a_stack_overflow_error() {
+    let f = fixture().await;
+    let error = f.fault(&f.policy, "recurse").await;
+    assert_contains(&error, &["stack overflowed", "unbounded recursion"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn panic_message_reaches_the_error() {
+    let f = fixture().await;
+    let error = f.fault(&f.policy, "panic").await;
+    assert_contains(&error, &["it panicked: hostile plugin panics on purpose: canary-panic-message", "src/lib.rs"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn oversized_output_is_refused() {
+    let f = fixture().await;
+    // Enough memory to build 100 MB, so the response-size limit is what stops it.
+    let roomy = Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 20000, memory_mib: 1024, max_response_mib: 1}\n").unwrap();
+    let error = f.fault(&roomy, "big-output").await;
+    assert_contains(&error, &["more than the limit of 1048576 bytes", "max_response_mib"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn ungranted_capabilities_are_denied_by_name() {
+    let f = fixture().await;
+    match f.plan(&f.policy, "kubernetes").await {
+        Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => assert_contains(
+            &message,
+            &["plugin `hostile` may not use kubernetes", "`create Secret` in namespace `kube-system`", "plugins.hostile.kubernetes"],
+        ),
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    match f.plan(&f.policy, "fetch").await {
+        Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => {
+            assert_contains(&message, &["may not use fetch", "`example.com`", "plugins.hostile.fetch.hosts"])
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    // Granted by policy but no cluster behind it: a clear "not configured", not a hang.
+    let granted = Policy::parse("plugins:\n  hostile:\n    kubernetes: {namespaces: [kube-system], kinds: [Secret]}\n").unwrap();
+    match f.plan(&granted, "kubernetes").await {
+        Ok(Err(ToolError::Capability(CapabilityError::NotConfigured(message)))) => {
+            assert_contains(&message, &["no Kubernetes cluster configured"])
+        }
+        other => panic!("expected not-configured, got {other:?}"),
+    }
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn host_files_are_invisible_to_plugins() {
+    let f = fixture().await;
+    match f.plan(&f.policy, "host-file").await {
+        Ok(Err(ToolError::Failed(message))) => {
+            assert_contains(&message, &["cannot open /etc/passwd"]);
+            assert!(!message.contains("root:"), "leaked file content: {message}");
+        }
+        other => panic!("expected the open to fail inside the sandbox, got {other:?}"),
+    }
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn a_plugin_for_another_contract_version_is_refused_naming_both() {
+    let f = fixture().await;
+    let bytes = std::fs::read(guests::FUTURE_CONTRACT).unwrap();
+    let error = f.runtime.load(&bytes, "future.wasm", &f.policy).await.err().expect("must be refused").to_string();
+    assert_contains(&error, &["future.wasm was built for contract noetl:plugin@0.2.0", "this host implements noetl:plugin@0.1.0"]);
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn truncated_and_garbage_components_are_refused() {
+    let f = fixture().await;
+    let bytes = std::fs::read(guests::HOSTILE).unwrap();
+    for (name, broken) in [("truncated.wasm", bytes[..bytes.len() / 2].to_vec()), ("garbage.wasm", b"\0asm not really".to_vec())] {
+        let error = f.runtime.load(&broken, name, &f.policy).await.err().expect("must be refused").to_string();
+        assert_contains(&error, &[name, "is not a valid WebAssembly component"]);
+    }
+    f.assert_still_serves().await;
+}
+
+#[tokio::test]
+async fn concurrent_hostile_and_normal_calls_do_not_interfere() {
+    let f = Arc::new(fixture().await);
+    let looping = {
+        let f = f.clone();
+        tokio::spawn(async move { f.fault(&tight_cpu(), "loop").await })
+    };
+    for _ in 0..5 {
+        f.assert_still_serves().await;
+    }
+    assert_contains(&looping.await.unwrap(), &["CPU budget"]);
+}
