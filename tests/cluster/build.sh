@@ -22,6 +22,10 @@ mkdir -p "$bin"
 export GOFLAGS=-buildvcs=false
 export CGO_ENABLED=0
 
+# go build's output dir of the build in progress; removed even when the build fails.
+out=""
+trap '[[ -z $out ]] || rm -rf "$out"' EXIT
+
 # Builds each listed "name=package" whose binary is missing, in one `go build`
 # per module so shared packages compile once.
 build_missing() {
@@ -34,21 +38,22 @@ build_missing() {
   done
   [[ ${#pkgs[@]} -eq 0 ]] && return 0
   echo "building ${names[*]} (module $module_dir) ..." >&2
-  local out; out="$(mktemp -d "$bin/.build.XXXXXX")"
+  out="$(mktemp -d "$bin/.build.XXXXXX")"
   (cd "$module_dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "${pkgs[@]}")
-  # go build names each binary after the last path element of its package.
+  # go build names each binary after the last path element of its package, a
+  # major-version suffix (/v3) skipped.
   local i
   for i in "${!pkgs[@]}"; do
-    mv "$out/$(basename "${pkgs[$i]}")" "$bin/${names[$i]}"
+    mv "$out/$(basename "${pkgs[$i]%/v[0-9]*}")" "$bin/${names[$i]}"
   done
-  rmdir "$out"
+  rmdir "$out"; out=""
 }
 
 k8s="$(k8s_version)"
 cv=k8s.io/component-base/version
 k8s_ldflags="-X $cv.gitVersion=$k8s -X $cv.gitMajor=$(cut -d. -f1 <<<"${k8s#v}") \
 -X $cv.gitMinor=$(cut -d. -f2 <<<"$k8s") -X $cv.gitTreeState=clean"
-# etcd's main package is the module root go.etcd.io/etcd/server/v3 ("v3").
+# etcd's main package is the module root go.etcd.io/etcd/server/v3 (binary "server").
 build_missing "$here/tools" "$k8s_ldflags" \
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \

@@ -98,8 +98,8 @@ cp "$here"/logs/*.log "$log_dir/"
 # can tell that the tail was kept.
 awk 'BEGIN {
   pad = sprintf("%090d", 0); gsub(/0/, "x", pad)
-  for (i = 1; i <= 50000; i++) printf "2026-01-01T00:00:02.000000000Z stdout F line %06d %s\n", i, pad
-  print "2026-01-01T00:00:03.000000000Z stdout F {\"result\": \"success\", \"count\": 50000}"
+  for (i = 1; i <= 52000; i++) printf "2026-01-01T00:00:02.000000000Z stdout F line %06d %s\n", i, pad
+  print "2026-01-01T00:00:03.000000000Z stdout F {\"result\": \"success\", \"count\": 52000}"
 }' > "$log_dir/large.log"
 {
   cat "$here/kwok/pod-stages.yaml"
