@@ -20,8 +20,15 @@ kwok_port() { echo "${NOETL_CLUSTER_KWOK_PORT:-30247}"; }
 # The components up.sh starts, in start order (down.sh stops them in reverse).
 cluster_components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
-# True when the process recorded for component $1 is alive.
+# True when the process recorded for component $1 is alive and still runs our
+# binary: a zombie (up.sh's children are orphans nobody may reap) or a recycled
+# pid does not count.
 component_alive() {
-  local pidfile; pidfile="$(cluster_run_dir)/pids/$1.pid"
-  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  local pidfile pid stat
+  pidfile="$(cluster_run_dir)/pids/$1.pid"
+  [[ -f $pidfile ]] || return 1
+  pid="$(cat "$pidfile")"
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  [[ "${stat##*) }" != Z* ]] || return 1
+  [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$(cluster_bin_dir)/$1")" ]]
 }
