@@ -1,0 +1,33 @@
+//! The NoETL template engine: renders every string of a step config (a JSON value tree)
+//! with minijinja, inside a WASM component so untrusted playbook text never runs with host
+//! privileges.
+//!
+//! The rendering core ([`render`]) is plain Rust and is tested natively; the component glue
+//! (`component`, wasm32 only) adapts it to the WIT world `template-engine`: it parses the
+//! JSON arguments, resolves secrets through the host's `secrets.get` import and returns the
+//! rendered tree as JSON.
+//!
+//! Rules the engine enforces (see `tree.rs` for the walk, `environment.rs` for the dialect):
+//! - one pass: rendered output is never rendered again, so `{{` produced by a value stays literal;
+//! - types preserved: a string renders to a string, every other JSON value is left untouched,
+//!   object keys are never rendered;
+//! - `skip_paths` subtrees (for example `tool.script.content`) pass through verbatim;
+//! - secrets are always strict: a secret the host cannot resolve fails the render, even in
+//!   lenient mode and even behind `default` or `is defined`;
+//! - bounded work: one fuel budget ([`DEFAULT_FUEL`]) for the whole tree and a fixed
+//!   recursion limit ([`RECURSION_LIMIT`]).
+
+mod environment;
+mod error;
+mod filters;
+mod options;
+mod secrets;
+mod tree;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use error::RenderError;
+pub use options::{DEFAULT_FUEL, RECURSION_LIMIT, RenderOptions};
+pub use secrets::SecretLookup;
+pub use tree::{Rendered, render};
