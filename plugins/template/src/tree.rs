@@ -62,16 +62,16 @@ pub fn render(
         // The budget is for the whole tree, so each string gets what the previous left.
         env.set_fuel(Some(fuel_left));
         let rendered = render_string(&env, job, &context, options.fuel);
-        let secret_failure = secrets.take_failure();
-        // minijinja's own error carries the template line, so it is preferred.
-        let (text, consumed) = rendered?;
-        // A failed secret lookup fails the string even if the template swallowed the error.
-        if let Some(message) = secret_failure {
+        // A failed secret lookup fails the string even if the template swallowed the error,
+        // and its message (naming the secret and the providers tried) wins over minijinja's,
+        // which may only describe the invalid value the lookup left behind.
+        if let Some(message) = secrets.take_failure() {
             return Err(RenderError::new(
                 job.path.clone(),
                 format!("undefined value: {message}"),
             ));
         }
+        let (text, consumed) = rendered?;
         fuel_left = fuel_left.saturating_sub(consumed);
         let slot = output
             .pointer_mut(&job.pointer)
