@@ -31,7 +31,7 @@ pub use bindings::noetl::plugin::types::{
     CapabilityError, FieldError, JobBundle, JobOutcome, JobStatus, Manifest, PlanResult, ToolError, ToolInfo,
 };
 pub use context::Context;
-pub use serde_json::{self, Value, json};
+pub use serde_json::{self, Map, Value, json};
 
 /// The contract version this SDK builds plugins for (the WIT package version).
 pub const CONTRACT_VERSION: &str = "0.1.0";
@@ -111,7 +111,7 @@ pub mod glue {
 /// Export a [`Tool`] implementation as the plugin's `handler` interface.
 #[macro_export]
 macro_rules! export_tool {
-    ($tool:ty) => {
+    ($tool:ident) => {
         impl $crate::bindings::exports::noetl::plugin::handler::Guest for $tool {
             fn describe() -> $crate::ToolInfo {
                 <$tool as $crate::Tool>::describe()
