@@ -17,6 +17,21 @@
 //! - bounded work: one fuel budget ([`DEFAULT_FUEL`]) for the whole tree and a fixed
 //!   recursion limit ([`RECURSION_LIMIT`]).
 
+//! # Calling the component (host side)
+//! `renderer.render(tree, context, options)`:
+//! - `tree`: the JSON to render, normally the whole step (`{"step": ..., "tool": {...}}`),
+//!   so error paths read `tool.job.env.API_KEY`;
+//! - `context`: a JSON object whose top-level keys become the variables:
+//!   `{"workload": {...}, "execution_id": "...", "step": "...", "<earlier step>": <its result>}`
+//!   (a `secrets` key is ignored: `secrets` always resolves through the `secrets.get` import);
+//! - `options`: `strict-undefined` (false = undefined renders empty) and `skip-paths`
+//!   (for a script step at least `tool.script.content`).
+//!
+//! It returns the rendered tree as JSON text, or `render-error { path, message }`. A failed
+//! secret's message is the host's `secrets.get` error text, so the host must redact errors
+//! like everything else (a filter error can quote a resolved value). Each call logs one
+//! debug line through `log` with the number of templates and the fuel used.
+
 mod environment;
 mod error;
 mod filters;
