@@ -1,0 +1,34 @@
+//! The minijinja environment every render uses: NoETL dialect, limits, undefined handling.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use crate::filters;
+use crate::options::{RECURSION_LIMIT, RenderOptions};
+
+/// One environment per render call; every template string of the tree is compiled in it.
+pub(crate) fn build<'source>(options: &RenderOptions) -> Environment<'source> {
+    let mut env = Environment::new();
+    // Configs are not HTML: a value must come out exactly as written, whatever a key or
+    // template name looks like.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // Jinja drops a template's final newline; a templated multi-line string must keep it,
+    // exactly like an untemplated one.
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are a valid syntax"),
+    );
+    env.set_recursion_limit(RECURSION_LIMIT);
+    env.set_fuel(Some(options.fuel));
+    env.set_undefined_behavior(if options.strict_undefined {
+        UndefinedBehavior::Strict
+    } else {
+        // Chainable, not Lenient: `{{ step_not_run_yet.data.rows }}` renders empty instead
+        // of failing on the attribute of an undefined value.
+        UndefinedBehavior::Chainable
+    });
+    filters::register(&mut env);
+    env
+}
