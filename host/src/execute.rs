@@ -70,11 +70,14 @@ fn capability_message(error: &CapabilityError) -> String {
     }
 }
 
-fn tool_error(tool: &str, error: ToolError) -> ExecError {
-    match error {
-        ToolError::InvalidConfig(errors) => ExecError::InvalidConfig { tool: tool.into(), errors },
-        ToolError::Capability(e) => ExecError::Tool { tool: tool.into(), message: capability_message(&e) },
-        ToolError::Failed(message) => ExecError::Tool { tool: tool.into(), message },
+impl ExecError {
+    /// The error for a `tool-error` a plugin returned.
+    pub fn from_tool_error(tool: &str, error: ToolError) -> ExecError {
+        match error {
+            ToolError::InvalidConfig(errors) => ExecError::InvalidConfig { tool: tool.into(), errors },
+            ToolError::Capability(e) => ExecError::Tool { tool: tool.into(), message: capability_message(&e) },
+            ToolError::Failed(message) => ExecError::Tool { tool: tool.into(), message },
+        }
     }
 }
 
@@ -115,7 +118,7 @@ impl Executor {
         let env = self.call_env(&plugin.name, base_dir);
         let config_text = config.to_string();
         let context_text = context.to_string();
-        let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| tool_error(kind, e))?;
+        let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
         let mut response = match planned {
             PlanResult::Done(json) => parse_response(kind, &json)?,
             PlanResult::RunJob(bundle) => {
@@ -123,7 +126,7 @@ impl Executor {
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
                 let outcome = self.backend.run(&bundle).await?;
-                let json = plugin.finish(&env, &config_text, &context_text, &outcome).await?.map_err(|e| tool_error(kind, e))?;
+                let json = plugin.finish(&env, &config_text, &context_text, &outcome).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
                 parse_response(kind, &json)?
             }
         };

@@ -6,6 +6,7 @@ use crate::plugin::HostState;
 impl Host for HostState {
     async fn log(&mut self, level: Level, message: String) {
         let plugin = self.caps.plugin.as_str();
+        let message = self.caps.redactor.redact(&message);
         match level {
             Level::Trace => tracing::trace!(plugin, "{message}"),
             Level::Debug => tracing::debug!(plugin, "{message}"),

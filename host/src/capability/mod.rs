@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 pub use fetch::Fetcher;
 pub use kubernetes::KubeApi;
-pub use secrets::SecretSource;
 
 use crate::bindings::types::CapabilityError;
 use crate::policy::PluginGrant;
+use crate::redact::Redactor;
+use crate::secrets::SecretResolver;
 
 /// What one plugin may reach during one call, and the providers behind each capability.
 #[derive(Clone, Default)]
@@ -29,7 +30,9 @@ pub struct Capabilities {
     pub base_dir: Option<PathBuf>,
     pub kubernetes: Option<Arc<dyn KubeApi>>,
     pub fetcher: Option<Arc<dyn Fetcher>>,
-    pub secrets: Option<Arc<dyn SecretSource>>,
+    pub secrets: Option<Arc<SecretResolver>>,
+    /// Secret values known to the host; removed from everything a plugin logs.
+    pub redactor: Redactor,
 }
 
 impl Capabilities {

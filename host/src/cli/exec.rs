@@ -37,7 +37,9 @@ pub async fn run(global: &GlobalArgs, args: ExecArgs) -> Result<u8, Failure> {
     let base_dir = args.base_dir.or_else(|| std::env::current_dir().ok());
 
     let started = Instant::now();
-    let executor = setup::executor(global).await?;
+    let loaded = setup::load(global).await?;
+    let secrets = setup::secrets(global)?;
+    let executor = setup::executor(global, &loaded, &secrets).await?;
     let (response, code) = match executor.execute(&config, &context, base_dir).await {
         Ok(response) => {
             let ok = response.get("status").and_then(Value::as_str) == Some("success");
@@ -45,6 +47,7 @@ pub async fn run(global: &GlobalArgs, args: ExecArgs) -> Result<u8, Failure> {
         }
         Err(error) => (error.to_response(started.elapsed().as_millis()), error.exit_code() as u8),
     };
+    let response = secrets.redactor().redact_json(response);
     println!("{response}");
     Ok(code)
 }

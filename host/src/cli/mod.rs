@@ -4,7 +4,11 @@
 //! (trap, limit, capability denied); 4 a host problem (backend, cluster, sandbox, I/O).
 
 mod exec;
+mod plan;
 mod plugins;
+mod progress;
+mod render;
+mod run;
 mod setup;
 
 use std::path::PathBuf;
@@ -39,9 +43,14 @@ pub struct GlobalArgs {
     /// Kubeconfig for the kubernetes backend (default: $KUBECONFIG, ~/.kube/config, in-cluster).
     #[arg(long, global = true)]
     kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use.
-    #[arg(long, global = true)]
-    context: Option<String>,
+    /// Directory with one file per secret (the shape of a mounted Kubernetes Secret),
+    /// searched after `NOETL_SECRET_<NAME>` environment variables.
+    #[arg(long, global = true, env = "NOETL_SECRETS_DIR")]
+    secrets_dir: Option<PathBuf>,
+    /// Kubeconfig context to use (kubectl's `--context`; renamed because `--context` here
+    /// names a template context file).
+    #[arg(long = "kube-context", global = true)]
+    kube_context: Option<String>,
     /// More log output (-v info, -vv debug); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -68,6 +77,12 @@ enum Command {
     /// Run one tool call: reads `{"config": ..., "context": ...}` JSON on stdin, writes the
     /// tool's response JSON on stdout.
     Exec(exec::ExecArgs),
+    /// Run a playbook: every step in order, on the local backend unless told otherwise.
+    Run(run::RunArgs),
+    /// Print the Kubernetes manifests a playbook's steps would create (nothing is submitted).
+    Plan(plan::PlanArgs),
+    /// Render templates in the sandboxed template engine.
+    Render(render::RenderArgs),
 }
 
 /// An error with the exit code it should end the process with.
@@ -102,6 +117,9 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Plugins(command) => plugins::run(&cli.global, command).await,
             Command::Exec(args) => exec::run(&cli.global, args).await,
+            Command::Run(args) => run::run(&cli.global, args).await,
+            Command::Plan(args) => plan::run(&cli.global, args).await,
+            Command::Render(args) => render::run(&cli.global, args).await,
         }
     });
     match result {

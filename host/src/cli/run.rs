@@ -32,9 +32,9 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
     for set in &args.sets {
         apply_set(&mut playbook.workload, set)?;
     }
-    let secrets = setup::secrets(global);
-    let executor = setup::executor(global).await?;
-    let host = setup::Loaded { policy: (*executor.policy).clone(), plugins: executor.plugins.clone() };
+    let host = setup::load(global).await?;
+    let secrets = setup::secrets(global)?;
+    let executor = setup::executor(global, &host, &secrets).await?;
     let renderer = setup::renderer(&host, &secrets, args.strict)?;
     let progress = TerminalProgress::new();
     let runner = Runner {

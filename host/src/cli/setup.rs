@@ -1,20 +1,27 @@
 //! Building a host from the command line's global options.
 
+use std::path::Path;
 use std::sync::Arc;
+
+use serde_json::Value;
 
 use noetl_host::backend::Backend;
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
 use noetl_host::execute::Executor;
-use noetl_host::plugin::{PluginRuntime, PluginSet};
+use noetl_host::playbook::StepRenderer;
+use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
 use noetl_host::policy::{BackendChoice, Policy};
+use noetl_host::redact::Redactor;
+use noetl_host::secrets::{DirectoryProvider, SecretResolver};
 
 use super::{BackendArg, Failure, GlobalArgs};
 
+/// Policy and plugins, shared by every command.
 pub struct Loaded {
-    pub policy: Policy,
-    pub plugins: PluginSet,
+    pub policy: Arc<Policy>,
+    pub plugins: Arc<PluginSet>,
 }
 
 pub fn policy(global: &GlobalArgs) -> Result<Policy, Failure> {
@@ -29,7 +36,41 @@ pub async fn load(global: &GlobalArgs) -> Result<Loaded, Failure> {
     let policy = policy(global)?;
     let runtime = PluginRuntime::new(HostEngine::new()?, ArtifactCache::new(ArtifactCache::default_dir()))?;
     let plugins = PluginSet::discover(&runtime, &policy, &global.plugin_dirs, &global.plugins).await?;
-    Ok(Loaded { policy, plugins })
+    Ok(Loaded { policy: Arc::new(policy), plugins: Arc::new(plugins) })
+}
+
+/// The secret provider chain (environment, `--secrets-dir`, Kubernetes when configured).
+pub fn secrets(global: &GlobalArgs) -> Result<Arc<SecretResolver>, Failure> {
+    let directory = match &global.secrets_dir {
+        Some(dir) => Some(DirectoryProvider::open(dir).map_err(|e| {
+            Failure::new(2, format!("--secrets-dir {}: cannot open it ({e}); give a directory with one file per secret", dir.display()))
+        })?),
+        None => None,
+    };
+    Ok(Arc::new(SecretResolver::standard(Redactor::new(), directory, None)))
+}
+
+/// The template engine under its policy grant, resolving secrets through `secrets`.
+pub fn renderer(loaded: &Loaded, secrets: &Arc<SecretResolver>, strict: bool) -> Result<StepRenderer, Failure> {
+    let plugin = loaded.plugins.template_engine()?.clone();
+    let mut env = CallEnv::from_policy(&loaded.policy, &plugin.name);
+    env.caps = Arc::new(Capabilities {
+        secrets: Some(secrets.clone()),
+        redactor: secrets.redactor().clone(),
+        ..(*env.caps).clone()
+    });
+    Ok(StepRenderer { plugin, env, strict })
+}
+
+/// A context file (YAML or JSON object).
+pub fn read_context(path: &Path) -> Result<Value, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::new(2, format!("reading context {}: {e}", path.display())))?;
+    let value: Value = serde_yaml::from_str(&text)
+        .map_err(|e| Failure::new(2, format!("context {} is not YAML/JSON: {e}", path.display())))?;
+    if !value.is_object() {
+        return Err(Failure::new(2, format!("context {} must be a mapping (workload, earlier step results)", path.display())));
+    }
+    Ok(value)
 }
 
 /// The backend the options (or the policy) choose.
@@ -42,13 +83,12 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
     Err(Failure::new(4, format!("the {choice:?} backend is not available in this build")))
 }
 
-pub async fn executor(global: &GlobalArgs) -> Result<Executor, Failure> {
-    let loaded = load(global).await?;
+pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {
     let backend = backend(global, &loaded.policy).await?;
     Ok(Executor {
-        plugins: Arc::new(loaded.plugins),
-        policy: Arc::new(loaded.policy),
+        plugins: loaded.plugins.clone(),
+        policy: loaded.policy.clone(),
         backend,
-        providers: Capabilities::default(),
+        providers: Capabilities { redactor: secrets.redactor().clone(), ..Capabilities::default() },
     })
 }

@@ -6,4 +6,4 @@ mod runner;
 
 pub use model::{Playbook, Step};
 pub use render::StepRenderer;
-pub use runner::{RunReport, Runner, StepReport};
+pub use runner::{Progress, RunReport, Runner, StepReport};
