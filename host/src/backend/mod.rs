@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod local;
+
 /// One Kubernetes object of a job bundle (host-side mirror of the WIT `manifest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
