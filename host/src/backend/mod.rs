@@ -6,6 +6,8 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub mod local;
+
 /// A place where planned jobs run to a terminal state.
 pub trait Backend: Send + Sync {
     /// `local` or `kubernetes`, for messages.

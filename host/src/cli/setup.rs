@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use noetl_host::backend::Backend;
+use noetl_host::backend::local::{ImageRuntime, LocalBackend, LocalConfig};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
@@ -80,7 +81,14 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
         Some(BackendArg::Kubernetes) => BackendChoice::Kubernetes,
         None => policy.backend,
     };
-    Err(Failure::new(4, format!("the {choice:?} backend is not available in this build")))
+    match choice {
+        BackendChoice::Local => {
+            let image_runtimes = policy.local.runtimes.iter().map(|(image, runtime)| ImageRuntime::new(image, runtime)).collect();
+            let config = LocalConfig { image_runtimes, ..LocalConfig::default() };
+            Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
+        }
+        BackendChoice::Kubernetes => Err(Failure::new(4, "the kubernetes backend is not available in this build")),
+    }
 }
 
 pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {

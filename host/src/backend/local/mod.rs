@@ -1,0 +1,526 @@
+//! The embedded local backend: runs a planned Job bundle as sandboxed host processes, so
+//! every example runs without a cluster.
+//!
+//! One run: read the manifests ([`pod`]); map the image to a host runtime ([`images`],
+//! [`runtime`]); materialize ConfigMap volumes as files and emptyDirs as private temp dirs
+//! (all under one temp dir removed at the end, also on error, timeout or cancellation);
+//! install dependencies once per environment ([`deps`]); run the `script` container up to
+//! `backoffLimit + 1` times, each time in a fresh sandbox ([`sandbox`]).
+//!
+//! Pod names are `{job}-local-{attempt}` with attempts numbered from 1.
+//!
+//! Memory limits: `resources.limits.memory` becomes `RLIMIT_DATA` (limit plus
+//! [`sandbox::MEMORY_HEADROOM`]). cgroup v2 would be the precise tool, but the memory
+//! controller is often not delegated to the host process (it is not on the reference
+//! machine), and `RLIMIT_AS` kills `node` at start-up. Under an rlimit an allocation fails
+//! instead of the kernel killing the process, so a run that fails with an out-of-memory
+//! message on stderr (`MemoryError`, `JavaScript heap out of memory`, ...) or is killed by
+//! SIGKILL while a limit is set is reported with reason `OOMKilled` and its real exit code.
+
+mod deps;
+mod expand;
+mod images;
+mod pod;
+mod quantity;
+mod runtime;
+mod sandbox;
+mod tail;
+
+pub use images::{ImageRuntime, stock_image_runtimes};
+
+use super::{JobBundle, JobOutcome, JobStatus, conventions};
+use anyhow::Context;
+use deps::DepsCache;
+use pod::{ContainerPlan, PodPlan, VolumeSource};
+use runtime::Runtime;
+use sandbox::{Bind, Ended, SandboxRun, SandboxSpec};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Stderr lines that mean the process ran out of memory under its limit.
+const OUT_OF_MEMORY_MARKERS: &[&str] =
+    &["MemoryError", "JavaScript heap out of memory", "Cannot allocate memory", "std::bad_alloc", "out of memory"];
+/// How much of a failed install's stderr goes into the outcome message.
+const MESSAGE_TAIL_CHARS: usize = 2000;
+
+/// Host environment variables handed to the dependency-install container only (never to
+/// the script), so `pip`/`npm` reach their registry as they do on the host.
+pub fn default_install_env_passthrough() -> Vec<String> {
+    [
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_TRUSTED_HOST",
+        "PIP_CERT",
+        "PIP_DEFAULT_TIMEOUT",
+        "NPM_CONFIG_REGISTRY",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// Image → runtime rules checked before [`stock_image_runtimes`].
+    pub image_runtimes: Vec<ImageRuntime>,
+    /// Dependency cache root; default `$XDG_CACHE_HOME/noetl-host/deps` or
+    /// `~/.cache/noetl-host/deps`.
+    pub cache_dir: Option<PathBuf>,
+    /// Where per-run temp dirs are made; default the system temp dir.
+    pub work_dir: Option<PathBuf>,
+    /// Bytes of stdout and of stderr kept per run (the tail); more sets `output_truncated`.
+    pub output_cap_bytes: usize,
+    /// See [`default_install_env_passthrough`].
+    pub install_env_passthrough: Vec<String>,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            image_runtimes: Vec::new(),
+            cache_dir: None,
+            work_dir: None,
+            output_cap_bytes: 1 << 20,
+            install_env_passthrough: default_install_env_passthrough(),
+        }
+    }
+}
+
+pub struct LocalBackend {
+    rules: Vec<ImageRuntime>,
+    cache: DepsCache,
+    work_dir: PathBuf,
+    output_cap: usize,
+    install_env_passthrough: Vec<String>,
+    runtimes: Mutex<HashMap<String, Arc<Runtime>>>,
+}
+
+/// What the dependency step produced.
+enum DepsOutcome {
+    /// Volume name → installed tree to mount read-only in the script container.
+    Ready(HashMap<String, PathBuf>),
+    /// The install did not succeed; this is the job's outcome.
+    Ended(JobOutcome),
+}
+
+impl LocalBackend {
+    pub fn new(config: LocalConfig) -> anyhow::Result<Self> {
+        let cache_root = match config.cache_dir {
+            Some(dir) => dir,
+            None => default_cache_dir()?,
+        };
+        let work_dir = config.work_dir.unwrap_or_else(std::env::temp_dir);
+        if !work_dir.is_dir() {
+            anyhow::bail!("LocalConfig.work_dir: {} is not a directory", work_dir.display());
+        }
+        let mut rules = config.image_runtimes;
+        rules.extend(stock_image_runtimes());
+        Ok(Self {
+            rules,
+            cache: DepsCache::open(&cache_root)?,
+            work_dir,
+            output_cap: config.output_cap_bytes,
+            install_env_passthrough: config.install_env_passthrough,
+            runtimes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Root of the dependency cache.
+    pub fn cache_dir(&self) -> &Path {
+        self.cache.root()
+    }
+
+    /// Runs `bundle` to a terminal state. `Err` means the bundle cannot run here at all
+    /// (malformed manifests, unmapped image, missing runtime); everything that happens once
+    /// processes start is a [`JobOutcome`].
+    pub async fn run(&self, bundle: &JobBundle) -> anyhow::Result<JobOutcome> {
+        let started = Instant::now();
+        let plan = pod::plan(bundle)?;
+        let script_runtime = self.runtime_for(&plan.script.image).await?;
+        let install_runtime = match &plan.install {
+            Some(c) => Some(self.runtime_for(&c.image).await?),
+            None => None,
+        };
+        let (timeout, timeout_source) = effective_timeout(plan.deadline_seconds, bundle.timeout_seconds);
+        let deadline = timeout.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+        let work = tempfile::Builder::new()
+            .prefix("noetl-local-")
+            .tempdir_in(&self.work_dir)
+            .with_context(|| format!("cannot create a temp dir in {}", self.work_dir.display()))?;
+        let files = materialize_file_volumes(&plan, work.path())?;
+        let base = OutcomeBase { bundle, started, timeout };
+
+        let deps = match (&plan.install, &install_runtime) {
+            (Some(install), Some(rt)) => {
+                match self.install_dependencies(&plan, install, rt, &files, work.path(), deadline, &base).await? {
+                    DepsOutcome::Ready(deps) => deps,
+                    DepsOutcome::Ended(outcome) => return Ok(outcome),
+                }
+            }
+            _ => HashMap::new(),
+        };
+
+        let mut failed = 0;
+        for attempt in 1..=plan.backoff_limit.saturating_add(1) {
+            let pod_name = format!("{}-local-{attempt}", bundle.job_name);
+            let scratch = work.path().join(format!("attempt-{attempt}"));
+            let binds = self.binds_for(&plan, &plan.script, &files, &deps, &scratch, None)?;
+            let spec = self.sandbox_spec(&plan.script, &script_runtime, &pod_name, binds, false)?;
+            let run = sandbox::run(spec, deadline).await?;
+            let _ = std::fs::remove_dir_all(&scratch);
+            match &run.ended {
+                Ended::Exited(0) => return Ok(base.outcome(JobStatus::Completed, &pod_name, &run, Some(0), 1, failed)),
+                Ended::DeadlineExceeded => {
+                    return Ok(base.timed_out(&pod_name, &run, failed + 1, timeout_source));
+                }
+                Ended::SandboxFailed(why) => return Ok(base.sandbox_failed(&pod_name, why)),
+                Ended::Exited(code) | Ended::Signaled(code) => {
+                    failed += 1;
+                    if failed > plan.backoff_limit {
+                        let mut outcome = base.outcome(JobStatus::Failed, &pod_name, &run, Some(*code), 0, failed);
+                        let limit = plan.script.memory_limit;
+                        if limit.is_some() && ran_out_of_memory(&run) {
+                            outcome.reason = Some("OOMKilled".into());
+                            outcome.message = Some(format!(
+                                "container `{}` ran out of memory under its limit resources.limits.memory = {} bytes \
+                                 (enforced as RLIMIT_DATA with {} MiB headroom) and exited with code {code}",
+                                plan.script.name,
+                                limit.unwrap_or_default(),
+                                sandbox::MEMORY_HEADROOM >> 20
+                            ));
+                        } else {
+                            outcome.reason = Some("BackoffLimitExceeded".into());
+                            outcome.message = Some(format!(
+                                "Job failed with {failed} failures (backoffLimit {}); the last attempt exited with code {code}",
+                                plan.backoff_limit
+                            ));
+                        }
+                        return Ok(outcome);
+                    }
+                }
+            }
+        }
+        unreachable!("the attempt loop returns on its last attempt")
+    }
+
+    async fn runtime_for(&self, image: &str) -> anyhow::Result<Arc<Runtime>> {
+        let name = images::runtime_for_image(image, &self.rules)?.to_string();
+        if let Some(rt) = self.runtimes.lock().unwrap_or_else(|p| p.into_inner()).get(&name) {
+            return Ok(rt.clone());
+        }
+        let probe_name = name.clone();
+        let rt = Arc::new(
+            tokio::task::spawn_blocking(move || runtime::probe(&probe_name))
+                .await
+                .context("runtime probe panicked")?
+                .with_context(|| format!("image `{image}` maps to runtime `{name}`"))?,
+        );
+        self.runtimes.lock().unwrap_or_else(|p| p.into_inner()).insert(name, rt.clone());
+        Ok(rt)
+    }
+
+    /// Runs the install container once per environment; later runs mount the cached tree.
+    #[allow(clippy::too_many_arguments)]
+    async fn install_dependencies(
+        &self,
+        plan: &PodPlan,
+        install: &ContainerPlan,
+        runtime: &Runtime,
+        files: &HashMap<String, PathBuf>,
+        work: &Path,
+        deadline: Option<tokio::time::Instant>,
+        base: &OutcomeBase<'_>,
+    ) -> anyhow::Result<DepsOutcome> {
+        let (volume, mount_path) = deps_volume(plan, install)?;
+        let (key, description) = DepsCache::key(runtime, &install.argv, &mount_path);
+        if let Some(tree) = self.cache.lookup(&key) {
+            return Ok(DepsOutcome::Ready(HashMap::from([(volume, tree)])));
+        }
+        let staging = self.cache.stage(&key, description)?;
+        let pod_name = format!("{}-local-1", base.bundle.job_name);
+        let scratch = work.join("install");
+        let binds = self.binds_for(plan, install, files, &HashMap::new(), &scratch, Some((&volume, &staging.deps_dir())))?;
+        let spec = self.sandbox_spec(install, runtime, &pod_name, binds, true)?;
+        let run = sandbox::run(spec, deadline).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        let outcome = match &run.ended {
+            Ended::Exited(0) => return Ok(DepsOutcome::Ready(HashMap::from([(volume, self.cache.commit(staging)?)]))),
+            Ended::DeadlineExceeded => base.timed_out(&pod_name, &run, 1, "while installing dependencies"),
+            Ended::SandboxFailed(why) => base.sandbox_failed(&pod_name, why),
+            Ended::Exited(code) | Ended::Signaled(code) => {
+                let mut outcome = base.outcome(JobStatus::Failed, &pod_name, &run, Some(*code), 0, 1);
+                outcome.reason = Some(conventions::REASON_INSTALL_FAILED.into());
+                outcome.message = Some(format!(
+                    "init container `{}` exited with code {code}; the script was not run. stderr (tail):\n{}",
+                    install.name,
+                    tail_chars(&run.stderr, MESSAGE_TAIL_CHARS)
+                ));
+                outcome
+            }
+        };
+        // `staging` drops here: the half-installed tree is removed and never trusted.
+        drop(staging);
+        Ok(DepsOutcome::Ended(outcome))
+    }
+
+    /// Host dirs to mount for `container`: ConfigMap files read-only, cached deps read-only,
+    /// other emptyDirs as fresh dirs under `scratch`; `install_target` is the deps volume
+    /// being installed (writable).
+    fn binds_for(
+        &self,
+        plan: &PodPlan,
+        container: &ContainerPlan,
+        files: &HashMap<String, PathBuf>,
+        deps: &HashMap<String, PathBuf>,
+        scratch: &Path,
+        install_target: Option<(&String, &PathBuf)>,
+    ) -> anyhow::Result<Vec<Bind>> {
+        let mut binds = Vec::new();
+        for m in &container.mounts {
+            let (host, writable) = match (&plan.volumes[&m.volume], install_target) {
+                (_, Some((name, dir))) if *name == m.volume => (dir.clone(), true),
+                (VolumeSource::Files(_), _) => (files[&m.volume].clone(), false),
+                (VolumeSource::EmptyDir, _) => match deps.get(&m.volume) {
+                    Some(tree) => (tree.clone(), false),
+                    None => {
+                        let dir = scratch.join(&m.volume);
+                        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                        (dir, !m.read_only)
+                    }
+                },
+            };
+            binds.push(Bind { host, target: m.path.clone(), writable });
+        }
+        Ok(binds)
+    }
+
+    fn sandbox_spec(
+        &self,
+        c: &ContainerPlan,
+        runtime: &Runtime,
+        pod_name: &str,
+        binds: Vec<Bind>,
+        host_network: bool,
+    ) -> anyhow::Result<SandboxSpec> {
+        let mut env = c.env.clone();
+        // Images define PATH in their config; the local stand-in is the runtime's bin dir.
+        if !env.iter().any(|(k, _)| k == "PATH") {
+            env.push(("PATH".into(), format!("{}:/usr/local/bin:/usr/bin:/bin", runtime.bin_dir.display())));
+        }
+        if host_network {
+            for name in &self.install_env_passthrough {
+                if let (Ok(value), false) = (std::env::var(name), env.iter().any(|(k, _)| k == name)) {
+                    env.push((name.clone(), value));
+                }
+            }
+        }
+        let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
+        let program = resolve_program(&c.argv[0], &path).with_context(|| {
+            format!("container `{}` command `{}`: not found on its PATH `{path}`", c.name, c.argv[0])
+        })?;
+        Ok(SandboxSpec {
+            hostname: pod_name.to_string(),
+            program,
+            args: c.argv[1..].to_vec(),
+            env,
+            working_dir: c.working_dir.clone(),
+            runtime_tree: runtime.extra_mount.clone(),
+            binds,
+            host_network,
+            uid: c.run_as_user,
+            gid: c.run_as_group,
+            memory_limit: c.memory_limit,
+            output_cap: self.output_cap,
+        })
+    }
+}
+
+fn default_cache_dir() -> anyhow::Result<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").context(
+            "cannot place the dependency cache: neither XDG_CACHE_HOME nor HOME is set; set LocalConfig.cache_dir",
+        )?)
+        .join(".cache"),
+    };
+    Ok(base.join("noetl-host").join("deps"))
+}
+
+/// The tighter of the Job's `activeDeadlineSeconds` and the bundle's backstop (0 = none).
+fn effective_timeout(deadline: Option<u64>, backstop: u32) -> (Option<u64>, &'static str) {
+    let backstop = (backstop > 0).then_some(u64::from(backstop));
+    match (deadline, backstop) {
+        (Some(d), Some(b)) if b < d => (Some(b), "the host timeout"),
+        (Some(d), _) => (Some(d), "activeDeadlineSeconds"),
+        (None, Some(b)) => (Some(b), "the host timeout"),
+        (None, None) => (None, ""),
+    }
+}
+
+/// The emptyDir the install container fills: the one it mounts outside `/tmp`.
+fn deps_volume(plan: &PodPlan, install: &ContainerPlan) -> anyhow::Result<(String, String)> {
+    let candidates: Vec<_> = install
+        .mounts
+        .iter()
+        .filter(|m| m.path != "/tmp" && matches!(plan.volumes[&m.volume], VolumeSource::EmptyDir))
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok((one.volume.clone(), one.path.clone())),
+        _ => anyhow::bail!(
+            "initContainers[{}].volumeMounts: the local backend caches exactly one emptyDir volume (besides /tmp) \
+             as the installed dependencies, found {}",
+            install.name,
+            candidates.len()
+        ),
+    }
+}
+
+/// Writes every ConfigMap volume's files under `work/volumes/<name>`.
+fn materialize_file_volumes(plan: &PodPlan, work: &Path) -> anyhow::Result<HashMap<String, PathBuf>> {
+    let mut dirs = HashMap::new();
+    for (name, source) in &plan.volumes {
+        if let VolumeSource::Files(files) = source {
+            let dir = work.join("volumes").join(name);
+            for (rel, bytes) in files {
+                let path = dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            std::fs::create_dir_all(&dir)?;
+            dirs.insert(name.clone(), dir);
+        }
+    }
+    Ok(dirs)
+}
+
+/// `argv[0]` as the sandbox would find it: absolute as given, else the first executable
+/// on the container's PATH (the sandbox mounts host paths at the same place).
+fn resolve_program(argv0: &str, path: &str) -> Option<PathBuf> {
+    if argv0.contains('/') {
+        let p = PathBuf::from(argv0);
+        return runtime::is_executable(&p).then_some(p);
+    }
+    path.split(':').filter(|d| d.starts_with('/')).map(|d| Path::new(d).join(argv0)).find(|p| runtime::is_executable(p))
+}
+
+fn ran_out_of_memory(run: &SandboxRun) -> bool {
+    matches!(run.ended, Ended::Signaled(137)) || OUT_OF_MEMORY_MARKERS.iter().any(|m| run.stderr.contains(m))
+}
+
+fn tail_chars(text: &str, n: usize) -> &str {
+    let count = text.chars().count();
+    match text.char_indices().nth(count.saturating_sub(n)) {
+        Some((at, _)) => &text[at..],
+        None => text,
+    }
+}
+
+/// Fields every outcome of one run shares.
+struct OutcomeBase<'a> {
+    bundle: &'a JobBundle,
+    started: Instant,
+    timeout: Option<u64>,
+}
+
+impl OutcomeBase<'_> {
+    fn outcome(&self, status: JobStatus, pod: &str, run: &SandboxRun, exit_code: Option<i32>, succeeded: u32, failed: u32) -> JobOutcome {
+        JobOutcome {
+            status,
+            job_name: self.bundle.job_name.clone(),
+            namespace: self.bundle.namespace.clone(),
+            pod_name: Some(pod.to_string()),
+            execution_seconds: self.started.elapsed().as_secs_f64(),
+            succeeded,
+            failed,
+            exit_code,
+            reason: None,
+            message: None,
+            output: run.stdout.clone(),
+            stderr: Some(run.stderr.clone()),
+            output_truncated: run.stdout_truncated || run.stderr_truncated,
+        }
+    }
+
+    fn timed_out(&self, pod: &str, run: &SandboxRun, failed: u32, source: &str) -> JobOutcome {
+        let timeout = self.timeout.unwrap_or_default();
+        let mut outcome = self.outcome(JobStatus::Timeout, pod, run, None, 0, failed);
+        outcome.execution_seconds = timeout as f64;
+        outcome.reason = Some("DeadlineExceeded".into());
+        outcome.message = Some(format!(
+            "job exceeded its {timeout}s deadline ({source}); its whole process tree was killed"
+        ));
+        outcome
+    }
+
+    fn sandbox_failed(&self, pod: &str, why: &str) -> JobOutcome {
+        let empty = SandboxRun {
+            ended: Ended::SandboxFailed(why.to_string()),
+            stdout: String::new(),
+            stdout_truncated: false,
+            stderr: String::new(),
+            stderr_truncated: false,
+        };
+        let mut outcome = self.outcome(JobStatus::StartFailed, pod, &empty, None, 0, 0);
+        outcome.stderr = None;
+        outcome.reason = Some("SandboxUnavailable".into());
+        outcome.message = Some(format!(
+            "the local sandbox could not be created: {why}. It needs Linux user namespaces: check \
+             `sysctl user.max_user_namespaces` (> 0) and `kernel.unprivileged_userns_clone` (= 1 where it \
+             exists), that AppArmor allows them (`kernel.apparmor_restrict_unprivileged_userns = 0`), and \
+             that an outer container runtime does not block unshare/mount (seccomp); or run the job on \
+             the kubernetes backend"
+        ));
+        outcome
+    }
+}
+
+impl super::Backend for LocalBackend {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn run<'a>(
+        &'a self,
+        bundle: &'a JobBundle,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<JobOutcome>> + Send + 'a>> {
+        Box::pin(LocalBackend::run(self, bundle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_is_the_tighter_of_deadline_and_backstop() {
+        assert_eq!(effective_timeout(Some(60), 600), (Some(60), "activeDeadlineSeconds"));
+        assert_eq!(effective_timeout(Some(600), 60), (Some(60), "the host timeout"));
+        assert_eq!(effective_timeout(None, 60), (Some(60), "the host timeout"));
+        assert_eq!(effective_timeout(Some(5), 0), (Some(5), "activeDeadlineSeconds"));
+        assert_eq!(effective_timeout(None, 0), (None, ""));
+    }
+
+    #[test]
+    fn program_resolution_follows_path() {
+        assert_eq!(resolve_program("sh", "/nonexistent:/usr/bin:/bin"), Some(PathBuf::from("/usr/bin/sh")));
+        assert_eq!(resolve_program("/usr/bin/env", ""), Some(PathBuf::from("/usr/bin/env")));
+        assert_eq!(resolve_program("no-such-program-xyz", "/usr/bin"), None);
+        assert_eq!(resolve_program("sh", "relative/dir"), None);
+    }
+
+    #[test]
+    fn tail_chars_keeps_the_end() {
+        assert_eq!(tail_chars("abcdef", 3), "def");
+        assert_eq!(tail_chars("ab", 3), "ab");
+        assert_eq!(tail_chars("ééé", 2), "éé");
+    }
+}

@@ -1,0 +1,286 @@
+//! Runs one container of a pod as a sandboxed host process (hakoniwa: Linux namespaces,
+//! no system packages needed).
+//!
+//! What the process gets:
+//! - new user, mount, PID, IPC and UTS namespaces; a new network namespace (loopback only,
+//!   so no network) unless the container is allowed the host network (dependency install);
+//! - a read-only root holding only: the system dirs (`/usr`, `/lib*`, `/bin`, `/sbin`), the
+//!   runtime's own install tree, a minimal `/etc` (generated `passwd`/`group`, `ld.so.cache`,
+//!   CA certificates; DNS and package-manager config only with network), a fresh `/dev` and
+//!   `/proc`, and the pod's volumes at their mount paths; `/tmp` is private;
+//! - exactly the environment given (nothing from the host);
+//! - the pod's uid/gid, mapped to the host user. It is never uid 0: the user namespace maps
+//!   the host user to it, and root in there could remount the host bind mounts writable.
+//!   After `execve` a non-root uid holds no capabilities, so the read-only mounts stay so.
+//!
+//! Killing: the sandboxed program is PID 1 of its PID namespace, and dies with its
+//! supervisor (parent-death signal); when PID 1 dies the kernel kills the whole namespace,
+//! so killing the supervisor through a pidfd (no pid-reuse race) ends the whole tree.
+
+use super::runtime::SYSTEM_DIRS;
+use super::tail::TailBuffer;
+use anyhow::Context;
+use hakoniwa::{Container, Namespace, Rlimit, Runctl, Stdio};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// `/etc` files every container may read: dynamic loader cache, time zone, name-service
+/// switch, CA certificates (Python's `ssl`, node's `--use-openssl-ca`).
+const ETC_FILES: &[&str] =
+    &["/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/hosts", "/etc/ssl/certs", "/etc/ssl/openssl.cnf"];
+/// Extra `/etc` files for a container with network: DNS and package-manager configuration,
+/// so `pip`/`npm` inside reach the registry exactly as they do on the host.
+const ETC_NETWORK_FILES: &[&str] = &["/etc/resolv.conf", "/etc/gai.conf", "/etc/host.conf", "/etc/pip.conf", "/etc/npmrc"];
+
+/// Address space the runtime itself maps writable beyond what the script allocates
+/// (interpreter heap, thread stacks, allocator arenas): added to `limits.memory`.
+pub(super) const MEMORY_HEADROOM: u64 = 64 << 20;
+
+#[derive(Debug)]
+pub(super) struct SandboxSpec {
+    pub hostname: String,
+    /// Absolute path of the program, valid both on the host and in the sandbox.
+    pub program: PathBuf,
+    /// `argv[1..]`.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: Option<String>,
+    /// The runtime's install tree outside the system dirs, mounted read-only at its path.
+    pub runtime_tree: Option<PathBuf>,
+    pub binds: Vec<Bind>,
+    /// Share the host network namespace (and DNS config); otherwise loopback only.
+    pub host_network: bool,
+    pub uid: u32,
+    pub gid: u32,
+    pub memory_limit: Option<u64>,
+    pub output_cap: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Bind {
+    pub host: PathBuf,
+    pub target: String,
+    pub writable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ended {
+    Exited(i32),
+    /// Killed by a signal; the value is `128 + signal`, as a container runtime reports it.
+    Signaled(i32),
+    /// The deadline passed and the whole process tree was killed.
+    DeadlineExceeded,
+    /// The sandbox could not be set up; the text says why.
+    SandboxFailed(String),
+}
+
+#[derive(Debug)]
+pub(super) struct SandboxRun {
+    pub ended: Ended,
+    pub stdout: String,
+    pub stdout_truncated: bool,
+    pub stderr: String,
+    pub stderr_truncated: bool,
+}
+
+/// Runs `spec` to its end, or kills it at `deadline`. Dropping the future kills it too.
+pub(super) async fn run(spec: SandboxSpec, deadline: Option<tokio::time::Instant>) -> anyhow::Result<SandboxRun> {
+    let switch = Arc::new(KillSwitch::default());
+    let _kill_on_drop = KillOnDrop(switch.clone());
+    let worker_switch = switch.clone();
+    // Spawn and wait on the same thread: the sandbox dies with the thread that forked it.
+    let mut handle = tokio::task::spawn_blocking(move || run_blocking(&spec, &worker_switch));
+    let joined = match deadline {
+        None => handle.await,
+        Some(deadline) => tokio::select! {
+            joined = &mut handle => joined,
+            _ = tokio::time::sleep_until(deadline) => {
+                switch.kill();
+                handle.await
+            }
+        },
+    };
+    let mut run = joined.context("sandbox supervisor thread panicked")??;
+    if switch.was_killed() {
+        run.ended = Ended::DeadlineExceeded;
+    }
+    Ok(run)
+}
+
+fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<SandboxRun> {
+    let container = container_for(spec);
+    let mut command = container.command(&spec.program.to_string_lossy());
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::from(std::fs::File::open("/dev/null").context("opening /dev/null")?))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = &spec.working_dir {
+        command.current_dir(dir);
+    }
+    if switch.was_killed() {
+        return Ok(SandboxRun::empty(Ended::DeadlineExceeded));
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok(SandboxRun::empty(Ended::SandboxFailed(e.to_string()))),
+    };
+    switch.arm(child.id());
+    let cap = spec.output_cap;
+    let stdout = child.stdout.take().map(|r| std::thread::spawn(move || TailBuffer::new(cap).read_all(r)));
+    let stderr = child.stderr.take().map(|r| std::thread::spawn(move || TailBuffer::new(cap).read_all(r)));
+    let status = child.wait();
+    switch.disarm();
+    let collect = |h: Option<std::thread::JoinHandle<TailBuffer>>| {
+        h.map(|h| h.join().unwrap_or_else(|_| TailBuffer::new(0)).finish()).unwrap_or_default()
+    };
+    let (stdout, stdout_truncated) = collect(stdout);
+    let (stderr, stderr_truncated) = collect(stderr);
+    let ended = match status {
+        Err(e) => Ended::SandboxFailed(e.to_string()),
+        Ok(status) => match status.exit_code {
+            // hakoniwa reports its own failures after fork (mount, exec) as exit 125 plus
+            // a `hakoniwa: ...` line on the program's stderr.
+            Some(125) if stderr.lines().any(|l| l.starts_with("hakoniwa: ")) => Ended::SandboxFailed(
+                stderr.lines().filter(|l| l.starts_with("hakoniwa: ")).collect::<Vec<_>>().join("; "),
+            ),
+            Some(code) => Ended::Exited(code),
+            None if status.reason.contains("received signal") => Ended::Signaled(status.code),
+            None => Ended::SandboxFailed(status.reason),
+        },
+    };
+    Ok(SandboxRun { ended, stdout, stdout_truncated, stderr, stderr_truncated })
+}
+
+impl SandboxRun {
+    fn empty(ended: Ended) -> Self {
+        Self { ended, stdout: String::new(), stdout_truncated: false, stderr: String::new(), stderr_truncated: false }
+    }
+}
+
+fn container_for(spec: &SandboxSpec) -> Container {
+    let mut c = Container::new(); // mount + user + PID namespaces, fresh /proc
+    c.unshare(Namespace::Ipc).unshare(Namespace::Uts);
+    if !spec.host_network {
+        c.unshare(Namespace::Network);
+    }
+    c.uidmap(spec.uid).gidmap(spec.gid);
+    // Hosts without some of the flags of a bind source (nosuid, nodev) still mount.
+    c.runctl(Runctl::MountFallback);
+    // A hostname is at most 64 bytes; pod names may be longer.
+    c.hostname(&spec.hostname.chars().take(63).collect::<String>());
+    for dir in SYSTEM_DIRS {
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                if let Ok(target) = std::fs::read_link(dir) {
+                    c.symlink(&target.to_string_lossy(), dir);
+                }
+            }
+            Ok(m) if m.is_dir() => {
+                c.bindmount_ro(dir, dir);
+            }
+            _ => {}
+        }
+    }
+    if let Some(tree) = &spec.runtime_tree {
+        let tree = tree.to_string_lossy();
+        c.bindmount_ro(&tree, &tree);
+    }
+    c.devfsmount("/dev");
+    c.dir("/etc", 0o755);
+    let network_files = if spec.host_network { ETC_NETWORK_FILES } else { &[] };
+    for file in ETC_FILES.iter().chain(network_files).filter(|f| Path::new(f).exists()) {
+        c.bindmount_ro(file, file);
+    }
+    c.file("/etc/passwd", &format!("root:x:0:0:root:/root:/usr/sbin/nologin\nnoetl:x:{}:{}:noetl:/tmp:/usr/sbin/nologin\n", spec.uid, spec.gid));
+    c.file("/etc/group", &format!("root:x:0:\nnoetl:x:{}:\n", spec.gid));
+    for bind in &spec.binds {
+        let host = bind.host.to_string_lossy();
+        if bind.writable {
+            c.bindmount_rw(&host, &bind.target);
+        } else {
+            c.bindmount_ro(&host, &bind.target);
+        }
+    }
+    if !spec.binds.iter().any(|b| b.target == "/tmp") {
+        c.tmpfsmount("/tmp");
+    }
+    if let Some(limit) = spec.memory_limit {
+        // RLIMIT_DATA counts private writable mappings (heap and anonymous mmap) but not
+        // the PROT_NONE address-space reservations V8 and allocators make up front, which
+        // RLIMIT_AS would count and so kill `node` at start-up.
+        let limit = limit.saturating_add(MEMORY_HEADROOM);
+        c.setrlimit(Rlimit::Data, limit, limit);
+    }
+    c
+}
+
+/// Kills a sandbox from another thread without racing pid reuse: the pidfd is opened while
+/// the supervisor is our unreaped child, so it can only ever name that process.
+#[derive(Default)]
+struct KillSwitch {
+    state: Mutex<KillState>,
+}
+
+#[derive(Default)]
+struct KillState {
+    killed: bool,
+    pidfd: Option<OwnedFd>,
+}
+
+impl KillSwitch {
+    fn arm(&self, pid: u32) {
+        let fd = pidfd_open(pid);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(fd) = fd {
+            if state.killed {
+                send_sigkill(&fd);
+            }
+            state.pidfd = Some(fd);
+        } else if state.killed {
+            // No pidfd (kernel < 5.3): the child is unreaped, so its pid is still ours.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+
+    fn disarm(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pidfd = None;
+    }
+
+    fn kill(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.killed = true;
+        if let Some(fd) = &state.pidfd {
+            send_sigkill(fd);
+        }
+    }
+
+    fn was_killed(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).killed
+    }
+}
+
+struct KillOnDrop(Arc<KillSwitch>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Only matters when the run future is dropped early (the sandbox must not outlive
+        // its job); after a normal end the switch is disarmed and only the flag changes.
+        self.0.kill();
+    }
+}
+
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: plain syscall; on success it returns a new fd that we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn send_sigkill(fd: &OwnedFd) {
+    // SAFETY: plain syscall on a pidfd we own; a process that already exited gives ESRCH.
+    unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, std::ptr::null::<libc::siginfo_t>(), 0);
+    }
+}
