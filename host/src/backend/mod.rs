@@ -1,6 +1,8 @@
 //! Where planned jobs run. A backend takes the job bundle a tool plugin planned and runs it
 //! to a terminal state. The same bundle runs unchanged on every backend.
 
+pub mod kubernetes;
+
 use serde::{Deserialize, Serialize};
 
 /// One Kubernetes object of a job bundle (host-side mirror of the WIT `manifest`).
