@@ -86,7 +86,7 @@ pub struct KubernetesBackend {
 enum Ending {
     Ended(JobOutcome),
     /// The host-side timeout passed; the last Job and pods seen describe the state.
-    TimedOut { job: Job, pod: Option<Pod> },
+    TimedOut { job: Arc<Job>, pod: Option<Arc<Pod>> },
 }
 
 impl Ending {
@@ -141,7 +141,7 @@ impl KubernetesBackend {
                 tracing::info!(job = job.metadata.name.as_deref(), namespace = %bundle.namespace, "reattaching to an existing Job");
                 job
             }
-            None => submit::submit(&self.client, bundle, retry, self.options.name_attempts).await?.job,
+            None => submit::submit(&self.client, bundle, retry, self.options.name_attempts).await?,
         };
         let name = job.metadata.name.clone().context("the API server returned a Job without a name")?;
         let uid = job.metadata.uid.clone().context("the API server returned a Job without a uid")?;
@@ -190,7 +190,7 @@ impl KubernetesBackend {
         let mut outcome = match ending? {
             Ending::Ended(outcome) => outcome,
             Ending::TimedOut { job, pod } => {
-                let mut outcome = base_outcome(&job, pod.as_ref(), JobStatus::Timeout);
+                let mut outcome = base_outcome(&job, pod.as_deref(), JobStatus::Timeout);
                 outcome.execution_seconds = f64::from(bundle.timeout_seconds);
                 outcome.reason = Some("Timeout".to_string());
                 outcome.message = Some(format!(
@@ -214,14 +214,15 @@ impl KubernetesBackend {
     async fn wait_for_end(&self, namespace: &NamespaceWatch, created: &Job, mut changes: Subscription, deadline: Instant) -> anyhow::Result<Ending> {
         let name = created.metadata.name.as_deref().unwrap_or_default();
         let uid = created.metadata.uid.as_deref().unwrap_or_default();
-        let timed_out = |job: &Job| {
+        let timed_out = |job: Arc<Job>| {
             let pods = namespace.pods_of(uid);
-            let pod = newest_pod(pods.iter().map(|p| p.as_ref())).cloned();
-            Ok(Ending::TimedOut { job: job.clone(), pod })
+            let newest = newest_pod(pods.iter().map(|p| p.as_ref())).and_then(|n| n.metadata.uid.clone());
+            let pod = pods.into_iter().find(|p| p.metadata.uid.is_some() && p.metadata.uid == newest);
+            Ok(Ending::TimedOut { job, pod })
         };
         tokio::select! {
             ready = namespace.ready() => ready?,
-            () = tokio::time::sleep_until(deadline) => return timed_out(created),
+            () = tokio::time::sleep_until(deadline) => return timed_out(Arc::new(created.clone())),
         }
         let mut last_seen: Option<Arc<Job>> = None;
         loop {
@@ -252,7 +253,7 @@ impl KubernetesBackend {
                 () = tokio::time::sleep_until(recheck) => {}
             }
             if Instant::now() >= deadline {
-                return timed_out(last_seen.as_deref().unwrap_or(created));
+                return timed_out(last_seen.unwrap_or_else(|| Arc::new(created.clone())));
             }
         }
     }

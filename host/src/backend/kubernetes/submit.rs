@@ -13,13 +13,6 @@ use super::naming::{random_suffix, with_suffix};
 use crate::backend::conventions::{LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY};
 use crate::backend::{JobBundle, Manifest};
 
-/// The created Job and the bundle as it was finally submitted (renamed after conflicts).
-#[derive(Debug)]
-pub struct Submitted {
-    pub bundle: JobBundle,
-    pub job: Job,
-}
-
 /// One object this submission created: the only kind of object it may delete.
 #[derive(Debug)]
 struct Created {
@@ -35,14 +28,15 @@ enum AttemptError {
 }
 
 /// Submits `bundle`, renaming it (new random suffix for every object) when a name is
-/// already taken, at most `name_attempts` times.
-pub async fn submit(client: &Client, bundle: &JobBundle, retry: &RetryPolicy, name_attempts: u32) -> anyhow::Result<Submitted> {
+/// already taken, at most `name_attempts` times. Returns the created Job (whose name may
+/// differ from the planned one).
+pub async fn submit(client: &Client, bundle: &JobBundle, retry: &RetryPolicy, name_attempts: u32) -> anyhow::Result<Job> {
     check_bundle(bundle)?;
     let mut current = bundle.clone();
     let mut attempt = 1;
     loop {
         match submit_once(client, &current, retry).await {
-            Ok(job) => return Ok(Submitted { bundle: current, job }),
+            Ok(job) => return Ok(job),
             Err(AttemptError::Failed(err)) => return Err(err),
             Err(AttemptError::NameTaken { kind, name }) if attempt < name_attempts => {
                 tracing::info!(%kind, %name, "name already taken in namespace {}; renaming the bundle", current.namespace);

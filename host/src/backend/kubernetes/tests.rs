@@ -137,8 +137,8 @@ fn no_delay() -> RetryPolicy {
 #[tokio::test]
 async fn creates_configmap_secret_job_then_sets_owner_references() {
     let (client, log) = fake(|sent, _| happy(sent));
-    let submitted = submit(&client, &bundle(), &no_delay(), 3).await.unwrap();
-    assert_eq!(submitted.job.metadata.uid.as_deref(), Some(format!("uid-{JOB}").as_str()));
+    let job = submit(&client, &bundle(), &no_delay(), 3).await.unwrap();
+    assert_eq!(job.metadata.uid.as_deref(), Some(format!("uid-{JOB}").as_str()));
     assert_eq!(
         lines(&log),
         [
@@ -192,8 +192,8 @@ async fn name_conflict_renames_the_whole_bundle_and_never_deletes_the_other_obje
         }
         happy(sent)
     });
-    let submitted = submit(&client, &bundle(), &no_delay(), 3).await.unwrap();
-    let new_job = submitted.bundle.job_name.clone();
+    let job = submit(&client, &bundle(), &no_delay(), 3).await.unwrap();
+    let new_job = job.metadata.name.clone().unwrap();
     assert_ne!(new_job, JOB);
     assert!(new_job.starts_with("noetl-script-e1-") && new_job.len() == JOB.len(), "{new_job}");
     let sent = lines(&log);
