@@ -8,10 +8,14 @@ use futures::{AsyncBufReadExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
+use tokio::sync::watch;
 
 use super::outcome::{newest_pod, script_log_available, script_terminated};
 use super::watch::{NamespaceWatch, Subscription};
 use crate::backend::conventions::SCRIPT_CONTAINER;
+
+/// How long a log stream may stay quiet after the job ended before it counts as read.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The last `cap` bytes of a log; earlier text is dropped whole lines at a time.
 #[derive(Debug)]
@@ -116,7 +120,7 @@ pub struct LogFollower<'a> {
 }
 
 impl LogFollower<'_> {
-    pub async fn follow(&self, tail: &mut LogTail, mut changes: Subscription, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn follow(&self, tail: &mut LogTail, mut changes: Subscription, mut stop: watch::Receiver<bool>) {
         let mut current: Option<String> = None;
         let mut resume = ResumePoint::default();
         let mut finished_pod = false;
@@ -131,7 +135,7 @@ impl LogFollower<'_> {
                 finished_pod = false;
             }
             if let Some(pod) = current.clone().filter(|_| !finished_pod) {
-                let ended_cleanly = self.stream(&pod, &mut resume, tail).await;
+                let ended_cleanly = self.stream(&pod, &mut resume, tail, &mut stop).await;
                 let terminated = self.pod_terminated(&pod);
                 if ended_cleanly && terminated {
                     finished_pod = true;
@@ -144,7 +148,7 @@ impl LogFollower<'_> {
                     continue;
                 } else {
                     // The container ended but the read failed: one more pass, then settle.
-                    self.stream(&pod, &mut resume, tail).await;
+                    self.stream(&pod, &mut resume, tail, &mut stop).await;
                     finished_pod = true;
                 }
             }
@@ -174,7 +178,7 @@ impl LogFollower<'_> {
     }
 
     /// Reads one stream to its end; false when it failed or stalled.
-    async fn stream(&self, pod: &str, resume: &mut ResumePoint, tail: &mut LogTail) -> bool {
+    async fn stream(&self, pod: &str, resume: &mut ResumePoint, tail: &mut LogTail, stop: &mut watch::Receiver<bool>) -> bool {
         let params = LogParams {
             container: Some(SCRIPT_CONTAINER.to_string()),
             follow: true,
@@ -192,7 +196,16 @@ impl LogFollower<'_> {
         };
         let mut lines = std::pin::pin!(reader.lines());
         loop {
-            match tokio::time::timeout(self.stall_timeout, lines.next()).await {
+            // Once the job ended, a stream that goes quiet is finished even if the server
+            // keeps it open (some kubelets, kwok among them, never close a follow stream).
+            let ended = *stop.borrow();
+            let idle = if ended { SETTLE } else { self.stall_timeout };
+            let next = tokio::select! {
+                next = tokio::time::timeout(idle, lines.next()) => next,
+                _ = stop.changed(), if !ended => continue,
+            };
+            match next {
+                Err(_) if ended => return true,
                 Ok(Some(Ok(line))) => {
                     if let Some(text) = resume.accept(&line) {
                         (self.on_log)(text);

@@ -11,6 +11,8 @@ mod submit;
 mod watch;
 
 #[cfg(test)]
+mod e2e;
+#[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
