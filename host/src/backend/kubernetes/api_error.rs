@@ -32,7 +32,8 @@ pub fn code_of(err: &kube::Error) -> Option<u16> {
 
 /// True when a create failed because the name is taken.
 pub fn is_already_exists(err: &kube::Error) -> bool {
-    status_of(err).is_some_and(|s| s.code == 409 && (s.reason == "AlreadyExists" || s.reason.is_empty()))
+    status_of(err)
+        .is_some_and(|s| s.code == 409 && (s.reason == "AlreadyExists" || s.reason.is_empty()))
 }
 
 /// True for a plain 404 on the target object (not on its namespace).
@@ -50,7 +51,10 @@ fn missing_namespace(err: &kube::Error) -> Option<String> {
 /// Rewrites an API error into one sentence naming the action, what went wrong and the fix.
 pub fn explain(err: kube::Error, action: Action<'_>) -> anyhow::Error {
     let target = match action.name {
-        Some(name) => format!("{} {name:?} in namespace {:?}", action.resource, action.namespace),
+        Some(name) => format!(
+            "{} {name:?} in namespace {:?}",
+            action.resource, action.namespace
+        ),
         None => format!("{} in namespace {:?}", action.resource, action.namespace),
     };
     if let Some(ns) = missing_namespace(&err) {
@@ -59,7 +63,10 @@ pub fn explain(err: kube::Error, action: Action<'_>) -> anyhow::Error {
         );
     }
     let Some(status) = status_of(&err) else {
-        return anyhow::Error::new(err).context(format!("could not {} {target}: the Kubernetes API was unreachable", action.verb));
+        return anyhow::Error::new(err).context(format!(
+            "could not {} {target}: the Kubernetes API was unreachable",
+            action.verb
+        ));
     };
     match status.code {
         403 => anyhow::anyhow!(
@@ -77,9 +84,19 @@ pub fn explain(err: kube::Error, action: Action<'_>) -> anyhow::Error {
                 .details
                 .iter()
                 .flat_map(|d| d.causes.iter())
-                .map(|c| if c.field.is_empty() { c.message.clone() } else { format!("{}: {}", c.field, c.message) })
+                .map(|c| {
+                    if c.field.is_empty() {
+                        c.message.clone()
+                    } else {
+                        format!("{}: {}", c.field, c.message)
+                    }
+                })
                 .collect();
-            let why = if causes.is_empty() { status.message.clone() } else { causes.join("; ") };
+            let why = if causes.is_empty() {
+                status.message.clone()
+            } else {
+                causes.join("; ")
+            };
             anyhow::anyhow!("Kubernetes rejected {target} as invalid: {why}")
         }
         401 => anyhow::anyhow!(
@@ -87,7 +104,12 @@ pub fn explain(err: kube::Error, action: Action<'_>) -> anyhow::Error {
             action.verb,
             status.message
         ),
-        code => anyhow::anyhow!("could not {} {target}: API server answered {code} {}: {}", action.verb, status.reason, status.message),
+        code => anyhow::anyhow!(
+            "could not {} {target}: API server answered {code} {}: {}",
+            action.verb,
+            status.reason,
+            status.message
+        ),
     }
 }
 
@@ -148,7 +170,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 5, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
+        Self {
+            attempts: 5,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -161,7 +187,11 @@ pub enum Idempotency {
 
 impl RetryPolicy {
     /// Runs `call` until it succeeds, fails permanently, or attempts run out.
-    pub async fn run<T, F, Fut>(&self, idempotency: Idempotency, mut call: F) -> Result<T, kube::Error>
+    pub async fn run<T, F, Fut>(
+        &self,
+        idempotency: Idempotency,
+        mut call: F,
+    ) -> Result<T, kube::Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
@@ -211,14 +241,35 @@ mod tests {
     }
 
     fn action() -> Action<'static> {
-        Action { verb: "create", group: "", resource: "configmaps", namespace: "noetl", name: Some("cm") }
+        Action {
+            verb: "create",
+            group: "",
+            resource: "configmaps",
+            namespace: "noetl",
+            name: Some("cm"),
+        }
     }
 
     #[test]
     fn forbidden_names_verb_resource_namespace_and_rule() {
-        let msg = explain(api(403, "Forbidden", "configmaps is forbidden: User \"x\" cannot create", None), action()).to_string();
-        assert!(msg.contains("create configmaps \"cm\" in namespace \"noetl\""), "{msg}");
-        assert!(msg.contains("apiGroups: [\"\"], resources: [\"configmaps\"], verbs: [\"create\"]"), "{msg}");
+        let msg = explain(
+            api(
+                403,
+                "Forbidden",
+                "configmaps is forbidden: User \"x\" cannot create",
+                None,
+            ),
+            action(),
+        )
+        .to_string();
+        assert!(
+            msg.contains("create configmaps \"cm\" in namespace \"noetl\""),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("apiGroups: [\"\"], resources: [\"configmaps\"], verbs: [\"create\"]"),
+            "{msg}"
+        );
         assert!(msg.contains("Role in namespace noetl"), "{msg}");
     }
 
@@ -228,30 +279,61 @@ mod tests {
             {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.template.spec.containers[0].image"},
             {"reason": "FieldValueInvalid", "message": "must be no more than 63 characters", "field": "metadata.labels"},
         ]}));
-        let msg = explain(api(422, "Invalid", "Job.batch \"j\" is invalid", Some(details)), action()).to_string();
-        assert!(msg.contains("spec.template.spec.containers[0].image: Required value"), "{msg}");
-        assert!(msg.contains("metadata.labels: must be no more than 63 characters"), "{msg}");
+        let msg = explain(
+            api(422, "Invalid", "Job.batch \"j\" is invalid", Some(details)),
+            action(),
+        )
+        .to_string();
+        assert!(
+            msg.contains("spec.template.spec.containers[0].image: Required value"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("metadata.labels: must be no more than 63 characters"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn missing_namespace_says_how_to_create_it() {
         let details = details(serde_json::json!({"name": "nope", "kind": "namespaces"}));
-        let err = api(404, "NotFound", "namespaces \"nope\" not found", Some(details));
+        let err = api(
+            404,
+            "NotFound",
+            "namespaces \"nope\" not found",
+            Some(details),
+        );
         assert!(!is_not_found(&err));
         let msg = explain(err, action()).to_string();
-        assert_eq!(msg, "namespace nope does not exist; create it with kubectl create namespace nope or set tool.job.namespace");
+        assert_eq!(
+            msg,
+            "namespace nope does not exist; create it with kubectl create namespace nope or set tool.job.namespace"
+        );
     }
 
     #[test]
     fn create_is_retried_only_when_not_applied() {
-        assert_eq!(transience(&api(429, "TooManyRequests", "slow down", None)), Transience::NotApplied);
-        assert_eq!(transience(&api(503, "ServiceUnavailable", "", None)), Transience::MaybeApplied);
-        assert_eq!(transience(&api(409, "AlreadyExists", "", None)), Transience::Permanent);
+        assert_eq!(
+            transience(&api(429, "TooManyRequests", "slow down", None)),
+            Transience::NotApplied
+        );
+        assert_eq!(
+            transience(&api(503, "ServiceUnavailable", "", None)),
+            Transience::MaybeApplied
+        );
+        assert_eq!(
+            transience(&api(409, "AlreadyExists", "", None)),
+            Transience::Permanent
+        );
     }
 
     #[tokio::test]
     async fn retry_stops_at_the_attempt_bound_and_skips_ambiguous_creates() {
-        let policy = RetryPolicy { attempts: 3, first_delay: Duration::ZERO, max_delay: Duration::ZERO };
+        let policy = RetryPolicy {
+            attempts: 3,
+            first_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
         let mut calls = 0;
         let result: Result<(), _> = policy
             .run(Idempotency::Idempotent, || {
@@ -269,14 +351,23 @@ mod tests {
                 async { Err::<(), _>(api(503, "ServiceUnavailable", "", None)) }
             })
             .await;
-        assert_eq!(calls, 1, "a create that may have been applied is not repeated");
+        assert_eq!(
+            calls, 1,
+            "a create that may have been applied is not repeated"
+        );
 
         let mut calls = 0;
         let ok = policy
             .run(Idempotency::Create, || {
                 calls += 1;
                 let n = calls;
-                async move { if n < 2 { Err(api(429, "TooManyRequests", "", None)) } else { Ok(n) } }
+                async move {
+                    if n < 2 {
+                        Err(api(429, "TooManyRequests", "", None))
+                    } else {
+                        Ok(n)
+                    }
+                }
             })
             .await
             .unwrap();

@@ -15,7 +15,8 @@ use super::{KubeOptions, KubernetesBackend};
 use crate::backend::{JobBundle, JobOutcome, JobStatus, Manifest};
 
 async fn backend() -> KubernetesBackend {
-    let kubeconfig = std::env::var("NOETL_E2E_KUBECONFIG").expect("set NOETL_E2E_KUBECONFIG to the test cluster's kubeconfig");
+    let kubeconfig = std::env::var("NOETL_E2E_KUBECONFIG")
+        .expect("set NOETL_E2E_KUBECONFIG to the test cluster's kubeconfig");
     let options = KubeOptions {
         kubeconfig: Some(kubeconfig.into()),
         start_failure_grace: Duration::from_secs(2),
@@ -25,7 +26,13 @@ async fn backend() -> KubernetesBackend {
 }
 
 /// A script Job bundle shaped like the script plugin's, with kwok behaviour annotations.
-fn bundle(namespace: &str, annotations: Value, install: bool, backoff_limit: i32, timeout_seconds: u32) -> JobBundle {
+fn bundle(
+    namespace: &str,
+    annotations: Value,
+    install: bool,
+    backoff_limit: i32,
+    timeout_seconds: u32,
+) -> JobBundle {
     let exec = format!("e2e{}", random_suffix());
     let job = format!("noetl-script-{exec}-{}", random_suffix());
     let cm = format!("{job}-script");
@@ -44,19 +51,30 @@ fn bundle(namespace: &str, annotations: Value, install: bool, backoff_limit: i32
         job_name: job.clone(),
         timeout_seconds,
         manifests: vec![
-            Manifest { kind: "ConfigMap".into(), name: cm.clone(), body: json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": cm, "labels": labels}, "data": {"script.py": "print(1)", "args.json": "{}"}}) },
-            Manifest { kind: "Job".into(), name: job.clone(), body: json!({"apiVersion": "batch/v1", "kind": "Job",
+            Manifest {
+                kind: "ConfigMap".into(),
+                name: cm.clone(),
+                body: json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": cm, "labels": labels}, "data": {"script.py": "print(1)", "args.json": "{}"}}),
+            },
+            Manifest {
+                kind: "Job".into(),
+                name: job.clone(),
+                body: json!({"apiVersion": "batch/v1", "kind": "Job",
                 "metadata": {"name": job, "labels": labels},
                 "spec": {"backoffLimit": backoff_limit, "ttlSecondsAfterFinished": 300,
-                    "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod_spec}}}) },
+                    "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod_spec}}}),
+            },
         ],
     }
 }
 
 async fn run(backend: &KubernetesBackend, bundle: &JobBundle) -> (JobOutcome, Vec<String>) {
     let lines = Mutex::new(Vec::new());
-    let outcome = backend.run(bundle, &|l| lines.lock().unwrap().push(l.to_string())).await.unwrap();
+    let outcome = backend
+        .run(bundle, &|l| lines.lock().unwrap().push(l.to_string()))
+        .await
+        .unwrap();
     (outcome, lines.into_inner().unwrap())
 }
 
@@ -65,23 +83,46 @@ async fn run(backend: &KubernetesBackend, bundle: &JobBundle) -> (JobOutcome, Ve
 async fn job_exists(backend: &KubernetesBackend, ns: &str, name: &str) -> bool {
     let api: Api<Job> = Api::namespaced(backend.client.clone(), ns);
     let params = ListParams::default().fields(&format!("metadata.name={name}"));
-    api.list(&params).await.unwrap().items.iter().any(|j| j.metadata.deletion_timestamp.is_none())
+    api.list(&params)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(|j| j.metadata.deletion_timestamp.is_none())
 }
 
 #[tokio::test]
 #[ignore = "needs the tests/cluster control plane"]
 async fn completed_job_with_owner_references_and_log() {
     let backend = backend().await;
-    let bundle = bundle("noetl", json!({"test.noetl.io/behavior": "succeed"}), true, 0, 120);
+    let bundle = bundle(
+        "noetl",
+        json!({"test.noetl.io/behavior": "succeed"}),
+        true,
+        0,
+        120,
+    );
     let (outcome, lines) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::Completed, "{outcome:?}");
-    assert_eq!((outcome.exit_code, outcome.succeeded, outcome.failed), (Some(0), 1, 0));
-    assert_eq!(outcome.output.trim(), "{\"result\": \"success\", \"count\": 100}");
+    assert_eq!(
+        (outcome.exit_code, outcome.succeeded, outcome.failed),
+        (Some(0), 1, 0)
+    );
+    assert_eq!(
+        outcome.output.trim(),
+        "{\"result\": \"success\", \"count\": 100}"
+    );
     assert_eq!(lines, ["{\"result\": \"success\", \"count\": 100}"]);
     let cm: Api<ConfigMap> = Api::namespaced(backend.client.clone(), "noetl");
-    let cm = cm.get(&format!("{}-script", bundle.job_name)).await.unwrap();
+    let cm = cm
+        .get(&format!("{}-script", bundle.job_name))
+        .await
+        .unwrap();
     let owner = &cm.metadata.owner_references.unwrap()[0];
-    assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("Job", bundle.job_name.as_str()));
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str()),
+        ("Job", bundle.job_name.as_str())
+    );
     // Running the same execution and step again reattaches instead of creating a twin.
     let (again, _) = run(&backend, &bundle).await;
     assert_eq!(again.job_name, outcome.job_name);
@@ -91,28 +132,54 @@ async fn completed_job_with_owner_references_and_log() {
 #[ignore = "needs the tests/cluster control plane"]
 async fn failed_job_reports_the_real_exit_code_and_traceback() {
     let backend = backend().await;
-    let bundle = bundle("noetl-log-traceback", json!({"test.noetl.io/behavior": "fail", "test.noetl.io/exit-code": "3"}), false, 0, 120);
+    let bundle = bundle(
+        "noetl-log-traceback",
+        json!({"test.noetl.io/behavior": "fail", "test.noetl.io/exit-code": "3"}),
+        false,
+        0,
+        120,
+    );
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::Failed, "{outcome:?}");
     assert_eq!(outcome.exit_code, Some(3));
     assert_eq!(outcome.reason.as_deref(), Some("BackoffLimitExceeded"));
-    assert!(outcome.output.contains("ValueError: record 3 is invalid"), "{}", outcome.output);
+    assert!(
+        outcome.output.contains("ValueError: record 3 is invalid"),
+        "{}",
+        outcome.output
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs the tests/cluster control plane"]
 async fn oom_killed_job() {
     let backend = backend().await;
-    let bundle = bundle("noetl", json!({"test.noetl.io/behavior": "oom"}), false, 0, 120);
+    let bundle = bundle(
+        "noetl",
+        json!({"test.noetl.io/behavior": "oom"}),
+        false,
+        0,
+        120,
+    );
     let (outcome, _) = run(&backend, &bundle).await;
-    assert_eq!((outcome.status, outcome.exit_code, outcome.reason.as_deref()), (JobStatus::Failed, Some(137), Some("OOMKilled")), "{outcome:?}");
+    assert_eq!(
+        (outcome.status, outcome.exit_code, outcome.reason.as_deref()),
+        (JobStatus::Failed, Some(137), Some("OOMKilled")),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs the tests/cluster control plane"]
 async fn failed_install_is_reported_with_the_pip_log() {
     let backend = backend().await;
-    let bundle = bundle("noetl-log-traceback", json!({"test.noetl.io/behavior": "install-fail"}), true, 0, 120);
+    let bundle = bundle(
+        "noetl-log-traceback",
+        json!({"test.noetl.io/behavior": "install-fail"}),
+        true,
+        0,
+        120,
+    );
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::Failed, "{outcome:?}");
     assert_eq!(outcome.reason.as_deref(), Some("DependencyInstallFailed"));
@@ -123,10 +190,22 @@ async fn failed_install_is_reported_with_the_pip_log() {
 #[ignore = "needs the tests/cluster control plane"]
 async fn image_pull_failure_ends_after_grace_and_deletes_the_job() {
     let backend = backend().await;
-    let bundle = bundle("noetl", json!({"test.noetl.io/behavior": "image-pull-fail"}), false, 0, 120);
+    let bundle = bundle(
+        "noetl",
+        json!({"test.noetl.io/behavior": "image-pull-fail"}),
+        false,
+        0,
+        120,
+    );
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::StartFailed, "{outcome:?}");
-    assert!(matches!(outcome.reason.as_deref(), Some("ImagePullBackOff" | "ErrImagePull")), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome.reason.as_deref(),
+            Some("ImagePullBackOff" | "ErrImagePull")
+        ),
+        "{outcome:?}"
+    );
     assert!(!job_exists(&backend, "noetl", &bundle.job_name).await);
 }
 
@@ -134,7 +213,13 @@ async fn image_pull_failure_ends_after_grace_and_deletes_the_job() {
 #[ignore = "needs the tests/cluster control plane"]
 async fn timeout_stops_the_job() {
     let backend = backend().await;
-    let bundle = bundle("noetl", json!({"test.noetl.io/behavior": "hang"}), false, 0, 4);
+    let bundle = bundle(
+        "noetl",
+        json!({"test.noetl.io/behavior": "hang"}),
+        false,
+        0,
+        4,
+    );
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::Timeout, "{outcome:?}");
     assert_eq!(outcome.execution_seconds, 4.0);
@@ -152,7 +237,12 @@ async fn large_log_keeps_the_tail() {
     assert_eq!(outcome.status, JobStatus::Completed, "{outcome:?}");
     assert!(outcome.output_truncated);
     assert!(outcome.output.len() <= 64 * 1024);
-    assert!(outcome.output.trim_end().ends_with("{\"result\": \"success\", \"count\": 52000}"));
+    assert!(
+        outcome
+            .output
+            .trim_end()
+            .ends_with("{\"result\": \"success\", \"count\": 52000}")
+    );
     assert_eq!(lines.len(), 52001, "every line reached the callback");
 }
 
@@ -162,9 +252,17 @@ async fn unschedulable_pod_is_a_start_failure() {
     let backend = backend().await;
     let mut bundle = bundle("noetl", json!({}), false, 0, 120);
     let job = bundle.manifests.last_mut().unwrap();
-    job.body["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "64"}});
+    job.body["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "64"}});
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::StartFailed, "{outcome:?}");
     assert_eq!(outcome.reason.as_deref(), Some("Unschedulable"));
-    assert!(outcome.message.as_deref().unwrap_or_default().contains("Insufficient cpu"), "{outcome:?}");
+    assert!(
+        outcome
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Insufficient cpu"),
+        "{outcome:?}"
+    );
 }

@@ -27,7 +27,11 @@ pub struct LogTail {
 
 impl LogTail {
     pub fn new(cap: usize) -> Self {
-        Self { cap, text: String::new(), truncated: false }
+        Self {
+            cap,
+            text: String::new(),
+            truncated: false,
+        }
     }
 
     pub fn push_line(&mut self, line: &str) {
@@ -48,7 +52,10 @@ impl LogTail {
             cut += 1;
         }
         // Prefer starting the kept text at a line start when one is near.
-        if let Some(nl) = self.text[cut..].find('\n').filter(|&nl| nl + 1 < self.text.len() - cut) {
+        if let Some(nl) = self.text[cut..]
+            .find('\n')
+            .filter(|&nl| nl + 1 < self.text.len() - cut)
+        {
             cut += nl + 1;
         }
         self.text.drain(..cut);
@@ -87,7 +94,9 @@ impl ResumePoint {
     /// Splits a `timestamps=true` log line; returns its text if it was not delivered yet.
     fn accept<'a>(&mut self, line: &'a str) -> Option<&'a str> {
         let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
-        let Ok(ts) = stamp.parse::<Timestamp>() else { return Some(line) };
+        let Ok(ts) = stamp.parse::<Timestamp>() else {
+            return Some(line);
+        };
         match self.last {
             Some(last) if ts < last => None,
             Some(last) if ts == last => {
@@ -120,7 +129,12 @@ pub struct LogFollower<'a> {
 }
 
 impl LogFollower<'_> {
-    pub async fn follow(&self, tail: &mut LogTail, mut changes: Subscription, mut stop: watch::Receiver<bool>) {
+    pub async fn follow(
+        &self,
+        tail: &mut LogTail,
+        mut changes: Subscription,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut current: Option<String> = None;
         let mut resume = ResumePoint::default();
         let mut finished_pod = false;
@@ -178,7 +192,13 @@ impl LogFollower<'_> {
     }
 
     /// Reads one stream to its end; false when it failed or stalled.
-    async fn stream(&self, pod: &str, resume: &mut ResumePoint, tail: &mut LogTail, stop: &mut watch::Receiver<bool>) -> bool {
+    async fn stream(
+        &self,
+        pod: &str,
+        resume: &mut ResumePoint,
+        tail: &mut LogTail,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
         let params = LogParams {
             container: Some(SCRIPT_CONTAINER.to_string()),
             follow: true,
@@ -218,7 +238,11 @@ impl LogFollower<'_> {
                     return false;
                 }
                 Err(_) => {
-                    tracing::debug!(pod, "log stream silent for {:?}; reopening", self.stall_timeout);
+                    tracing::debug!(
+                        pod,
+                        "log stream silent for {:?}; reopening",
+                        self.stall_timeout
+                    );
                     return false;
                 }
             }
@@ -239,7 +263,10 @@ mod tests {
         let (text, truncated) = tail.finish();
         assert!(truncated);
         assert!(text.len() <= 20, "{text:?}");
-        assert!(text.ends_with("line 99\n") && text.starts_with("line "), "{text:?}");
+        assert!(
+            text.ends_with("line 99\n") && text.starts_with("line "),
+            "{text:?}"
+        );
     }
 
     #[test]
@@ -261,13 +288,29 @@ mod tests {
     fn resumed_stream_skips_lines_already_delivered() {
         let mut resume = ResumePoint::default();
         resume.begin_stream();
-        let first = ["2026-01-01T00:00:01.100000000Z a", "2026-01-01T00:00:02.000000000Z b", "2026-01-01T00:00:02.000000000Z c"];
-        let got: Vec<_> = first.iter().filter_map(|l| resume.accept(l).map(str::to_string)).collect();
+        let first = [
+            "2026-01-01T00:00:01.100000000Z a",
+            "2026-01-01T00:00:02.000000000Z b",
+            "2026-01-01T00:00:02.000000000Z c",
+        ];
+        let got: Vec<_> = first
+            .iter()
+            .filter_map(|l| resume.accept(l).map(str::to_string))
+            .collect();
         assert_eq!(got, ["a", "b", "c"]);
         // The stream dropped; sinceTime (second precision) replays from 00:00:01.
         resume.begin_stream();
-        let replay = [first[0], first[1], first[2], "2026-01-01T00:00:02.000000000Z d", "2026-01-01T00:00:03.5Z e"];
-        let got: Vec<_> = replay.iter().filter_map(|l| resume.accept(l).map(str::to_string)).collect();
+        let replay = [
+            first[0],
+            first[1],
+            first[2],
+            "2026-01-01T00:00:02.000000000Z d",
+            "2026-01-01T00:00:03.5Z e",
+        ];
+        let got: Vec<_> = replay
+            .iter()
+            .filter_map(|l| resume.accept(l).map(str::to_string))
+            .collect();
         assert_eq!(got, ["d", "e"]);
     }
 

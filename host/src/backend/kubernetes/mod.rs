@@ -84,11 +84,18 @@ pub struct KubernetesBackend {
     watches: Watches,
 }
 
+/// How long the shared watch may take to load before a job past its deadline is declared
+/// timed out without having been seen.
+const READY_WAIT: Duration = Duration::from_secs(10);
+
 /// How waiting ended, before logs are attached.
 enum Ending {
     Ended(JobOutcome),
     /// The host-side timeout passed; the last Job and pods seen describe the state.
-    TimedOut { job: Arc<Job>, pod: Option<Arc<Pod>> },
+    TimedOut {
+        job: Arc<Job>,
+        pod: Option<Arc<Pod>>,
+    },
 }
 
 impl Ending {
@@ -104,7 +111,10 @@ impl Ending {
 impl KubernetesBackend {
     /// Connects with kubectl's configuration rules (see [`KubeOptions::kubeconfig`]).
     pub async fn connect(options: KubeOptions) -> anyhow::Result<Self> {
-        let context = KubeConfigOptions { context: options.context.clone(), ..KubeConfigOptions::default() };
+        let context = KubeConfigOptions {
+            context: options.context.clone(),
+            ..KubeConfigOptions::default()
+        };
         let config = match (&options.kubeconfig, &options.context) {
             (Some(path), _) => {
                 let file = Kubeconfig::read_from(path).with_context(|| format!("could not read kubeconfig {}", path.display()))?;
@@ -119,13 +129,18 @@ impl KubernetesBackend {
                 "no Kubernetes configuration found: set --kubeconfig, $KUBECONFIG or ~/.kube/config, or run inside a cluster",
             )?,
         };
-        let client = Client::try_from(config).context("could not build a Kubernetes client from the configuration")?;
+        let client = Client::try_from(config)
+            .context("could not build a Kubernetes client from the configuration")?;
         Ok(Self::from_client(client, options))
     }
 
     /// Uses an existing client (tests use a fake API server behind one).
     pub fn from_client(client: Client, options: KubeOptions) -> Self {
-        Self { watches: Watches::new(client.clone()), client, options }
+        Self {
+            watches: Watches::new(client.clone()),
+            client,
+            options,
+        }
     }
 
     /// The `kubernetes` capability's operations on this backend's cluster.
@@ -136,7 +151,11 @@ impl KubernetesBackend {
     /// Submits `bundle` (or reattaches to the Job an earlier run created for the same
     /// execution and step), waits for it to end, and reports how. Log lines go to `on_log`
     /// as they arrive; the outcome keeps the bounded tail of the newest pod's log.
-    pub async fn run(&self, bundle: &JobBundle, on_log: &(dyn Fn(&str) + Send + Sync)) -> anyhow::Result<JobOutcome> {
+    pub async fn run(
+        &self,
+        bundle: &JobBundle,
+        on_log: &(dyn Fn(&str) + Send + Sync),
+    ) -> anyhow::Result<JobOutcome> {
         let retry = &self.options.retry;
         let job = match submit::find_existing(&self.client, bundle, retry).await? {
             Some(job) => {
@@ -145,8 +164,16 @@ impl KubernetesBackend {
             }
             None => submit::submit(&self.client, bundle, retry, self.options.name_attempts).await?,
         };
-        let name = job.metadata.name.clone().context("the API server returned a Job without a name")?;
-        let uid = job.metadata.uid.clone().context("the API server returned a Job without a uid")?;
+        let name = job
+            .metadata
+            .name
+            .clone()
+            .context("the API server returned a Job without a name")?;
+        let uid = job
+            .metadata
+            .uid
+            .clone()
+            .context("the API server returned a Job without a uid")?;
         let namespace = self.watches.namespace(&bundle.namespace);
         let deadline = deadline_for(&job, bundle.timeout_seconds);
 
@@ -167,11 +194,23 @@ impl KubernetesBackend {
                 // Stop it: nobody waits for it any more, a stuck pod would hold its quota,
                 // and a killed pod ends its log stream so the follower can finish.
                 let deleted = match KnownKind::by_name("Job") {
-                    Ok(kind) => submit::delete_exact(&self.client, &bundle.namespace, kind, &name, &uid, retry).await,
+                    Ok(kind) => {
+                        submit::delete_exact(
+                            &self.client,
+                            &bundle.namespace,
+                            kind,
+                            &name,
+                            &uid,
+                            retry,
+                        )
+                        .await
+                    }
                     Err(err) => Err(err),
                 };
                 if let Err(err) = deleted {
-                    ending = Err(err.context(format!("Job {name} was abandoned but could not be deleted")));
+                    ending =
+                        Err(err
+                            .context(format!("Job {name} was abandoned but could not be deleted")));
                 }
             }
             stop_tx.send_replace(true);
@@ -203,7 +242,8 @@ impl KubernetesBackend {
             }
         };
         let (output, truncated) = if outcome.reason.as_deref() == Some(REASON_INSTALL_FAILED) {
-            self.install_log(&bundle.namespace, outcome.pod_name.as_deref()).await
+            self.install_log(&bundle.namespace, outcome.pod_name.as_deref())
+                .await
         } else {
             tail.finish()
         };
@@ -213,18 +253,30 @@ impl KubernetesBackend {
     }
 
     /// Waits on the shared watch until the Job ends, a pod cannot start, or `deadline`.
-    async fn wait_for_end(&self, namespace: &NamespaceWatch, created: &Job, mut changes: Subscription, deadline: Instant) -> anyhow::Result<Ending> {
+    async fn wait_for_end(
+        &self,
+        namespace: &NamespaceWatch,
+        created: &Job,
+        mut changes: Subscription,
+        deadline: Instant,
+    ) -> anyhow::Result<Ending> {
         let name = created.metadata.name.as_deref().unwrap_or_default();
         let uid = created.metadata.uid.as_deref().unwrap_or_default();
         let timed_out = |job: Arc<Job>| {
             let pods = namespace.pods_of(uid);
-            let newest = newest_pod(pods.iter().map(|p| p.as_ref())).and_then(|n| n.metadata.uid.clone());
-            let pod = pods.into_iter().find(|p| p.metadata.uid.is_some() && p.metadata.uid == newest);
+            let newest =
+                newest_pod(pods.iter().map(|p| p.as_ref())).and_then(|n| n.metadata.uid.clone());
+            let pod = pods
+                .into_iter()
+                .find(|p| p.metadata.uid.is_some() && p.metadata.uid == newest);
             Ok(Ending::TimedOut { job, pod })
         };
+        // Even past the deadline (a reattached Job older than its timeout) the watch gets a
+        // moment to load, so a Job that already finished is reported as it finished.
+        let ready_by = deadline.max(Instant::now() + READY_WAIT);
         tokio::select! {
             ready = namespace.ready() => ready?,
-            () = tokio::time::sleep_until(deadline) => return timed_out(Arc::new(created.clone())),
+            () = tokio::time::sleep_until(ready_by) => return timed_out(Arc::new(created.clone())),
         }
         let mut last_seen: Option<Arc<Job>> = None;
         loop {
@@ -236,7 +288,12 @@ impl KubernetesBackend {
                 Some(job) => {
                     let pods = namespace.pods_of(uid);
                     let pods: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
-                    match assess(&job, &pods, Timestamp::now(), self.options.start_failure_grace) {
+                    match assess(
+                        &job,
+                        &pods,
+                        Timestamp::now(),
+                        self.options.start_failure_grace,
+                    ) {
                         Verdict::Ended(outcome) => return Ok(Ending::Ended(outcome)),
                         Verdict::Running { recheck_at: at } => recheck_at = at,
                     }
@@ -249,26 +306,34 @@ impl KubernetesBackend {
                 // Created but not yet seen by the watch: the next event brings it.
                 None => {}
             }
+            // Checked after assessing, so a job that ended by the deadline counts as ended.
+            if Instant::now() >= deadline {
+                return timed_out(last_seen.unwrap_or_else(|| Arc::new(created.clone())));
+            }
             let recheck = recheck_at.map_or(deadline, instant_at).min(deadline);
             tokio::select! {
                 () = changes.changed() => {}
                 () = tokio::time::sleep_until(recheck) => {}
-            }
-            if Instant::now() >= deadline {
-                return timed_out(last_seen.unwrap_or_else(|| Arc::new(created.clone())));
             }
         }
     }
 
     /// The dependency installer's log, which explains a `DependencyInstallFailed`.
     async fn install_log(&self, namespace: &str, pod: Option<&str>) -> (String, bool) {
-        let Some(pod) = pod else { return (String::new(), false) };
+        let Some(pod) = pod else {
+            return (String::new(), false);
+        };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let params = LogParams { container: Some(INSTALL_CONTAINER.to_string()), ..LogParams::default() };
+        let params = LogParams {
+            container: Some(INSTALL_CONTAINER.to_string()),
+            ..LogParams::default()
+        };
         let mut tail = LogTail::new(self.options.log_cap_bytes);
         match api.logs(pod, &params).await {
             Ok(text) => text.lines().for_each(|line| tail.push_line(line)),
-            Err(err) => tracing::warn!(pod, error = %err, "could not read the {INSTALL_CONTAINER} log"),
+            Err(err) => {
+                tracing::warn!(pod, error = %err, "could not read the {INSTALL_CONTAINER} log")
+            }
         }
         tail.finish()
     }

@@ -16,7 +16,12 @@ pub fn random_suffix() -> String {
     // RandomState is seeded from the OS per instance: enough entropy for a name suffix
     // without another dependency.
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     let mut bits = hasher.finish();
     (0..SUFFIX_LEN)
         .map(|_| {
@@ -31,7 +36,14 @@ pub fn random_suffix() -> String {
 /// appended when there is none), shortened so the result stays a ≤63-char DNS-1123 label.
 pub fn renamed_job(job_name: &str, suffix: &str) -> String {
     let stem = match job_name.rsplit_once('-') {
-        Some((stem, tail)) if tail.len() == SUFFIX_LEN && tail.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) => stem,
+        Some((stem, tail))
+            if tail.len() == SUFFIX_LEN
+                && tail
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            stem
+        }
         _ => job_name,
     };
     let keep = stem.len().min(MAX_JOB_NAME - suffix.len() - 1);
@@ -47,7 +59,11 @@ pub fn with_suffix(bundle: &JobBundle, suffix: &str) -> JobBundle {
     let renames: HashMap<String, String> = bundle
         .manifests
         .iter()
-        .filter_map(|m| m.name.strip_prefix(old_job).map(|rest| (m.name.clone(), format!("{new_job}{rest}"))))
+        .filter_map(|m| {
+            m.name
+                .strip_prefix(old_job)
+                .map(|rest| (m.name.clone(), format!("{new_job}{rest}")))
+        })
         .collect();
     let mut renamed = bundle.clone();
     renamed.job_name = new_job;
@@ -67,7 +83,9 @@ fn rename_strings(value: &mut serde_json::Value, renames: &HashMap<String, Strin
                 *s = new.clone();
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| rename_strings(v, renames)),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| rename_strings(v, renames))
+        }
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| rename_strings(v, renames)),
         _ => {}
     }
@@ -83,15 +101,25 @@ mod tests {
     fn suffix_is_five_lowercase_alphanumerics() {
         let s = random_suffix();
         assert_eq!(s.len(), 5);
-        assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{s}");
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{s}"
+        );
     }
 
     #[test]
     fn long_names_stay_within_63() {
         let long = format!("noetl-script-{}-abcde", "x".repeat(60));
         let renamed = renamed_job(&long, "zzzzz");
-        assert!(renamed.len() <= 63 && renamed.ends_with("-zzzzz"), "{renamed}");
-        assert_eq!(renamed_job("noetl-script-e1-abcde", "zzzzz"), "noetl-script-e1-zzzzz");
+        assert!(
+            renamed.len() <= 63 && renamed.ends_with("-zzzzz"),
+            "{renamed}"
+        );
+        assert_eq!(
+            renamed_job("noetl-script-e1-abcde", "zzzzz"),
+            "noetl-script-e1-zzzzz"
+        );
     }
 
     #[test]
@@ -102,25 +130,53 @@ mod tests {
             job_name: job.into(),
             timeout_seconds: 60,
             manifests: vec![
-                Manifest { kind: "ConfigMap".into(), name: format!("{job}-script"), body: json!({"metadata": {"name": format!("{job}-script")}}) },
-                Manifest { kind: "Secret".into(), name: format!("{job}-env"), body: json!({"metadata": {"name": format!("{job}-env")}}) },
-                Manifest { kind: "Job".into(), name: job.into(), body: json!({
+                Manifest {
+                    kind: "ConfigMap".into(),
+                    name: format!("{job}-script"),
+                    body: json!({"metadata": {"name": format!("{job}-script")}}),
+                },
+                Manifest {
+                    kind: "Secret".into(),
+                    name: format!("{job}-env"),
+                    body: json!({"metadata": {"name": format!("{job}-env")}}),
+                },
+                Manifest {
+                    kind: "Job".into(),
+                    name: job.into(),
+                    body: json!({
                     "metadata": {"name": job, "labels": {"noetl.io/step": "abcde"}},
                     "spec": {"template": {"spec": {
                         "volumes": [{"name": "script", "configMap": {"name": format!("{job}-script")}}],
-                        "containers": [{"env": [{"valueFrom": {"secretKeyRef": {"name": format!("{job}-env"), "key": "K"}}}]}]}}}})},
+                        "containers": [{"env": [{"valueFrom": {"secretKeyRef": {"name": format!("{job}-env"), "key": "K"}}}]}]}}}}),
+                },
             ],
         };
         let renamed = with_suffix(&bundle, "zzzzz");
         let new = "noetl-script-e1-zzzzz";
         assert_eq!(renamed.job_name, new);
         let names: Vec<&str> = renamed.manifests.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, [format!("{new}-script").as_str(), &format!("{new}-env"), new]);
+        assert_eq!(
+            names,
+            [format!("{new}-script").as_str(), &format!("{new}-env"), new]
+        );
         let body = &renamed.job().unwrap().body;
         assert_eq!(body["metadata"]["name"], new);
-        assert_eq!(body["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], format!("{new}-script"));
-        assert_eq!(body["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"], format!("{new}-env"));
-        assert_eq!(body["metadata"]["labels"]["noetl.io/step"], "abcde", "unrelated strings are untouched");
-        assert_eq!(renamed.manifests[0].body["metadata"]["name"], format!("{new}-script"));
+        assert_eq!(
+            body["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"],
+            format!("{new}-script")
+        );
+        assert_eq!(
+            body["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]
+                ["name"],
+            format!("{new}-env")
+        );
+        assert_eq!(
+            body["metadata"]["labels"]["noetl.io/step"], "abcde",
+            "unrelated strings are untouched"
+        );
+        assert_eq!(
+            renamed.manifests[0].body["metadata"]["name"],
+            format!("{new}-script")
+        );
     }
 }

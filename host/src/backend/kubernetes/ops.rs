@@ -33,7 +33,12 @@ impl KubeOps {
     }
 
     /// One object as JSON.
-    pub async fn get(&self, kind: &str, namespace: &str, name: &str) -> Result<serde_json::Value, OpsError> {
+    pub async fn get(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Value, OpsError> {
         let known = known(kind)?;
         let api = self.api(known, namespace);
         let object = self
@@ -45,7 +50,12 @@ impl KubeOps {
     }
 
     /// Objects of `kind` in `namespace` matching `label_selector` (empty: all).
-    pub async fn list(&self, kind: &str, namespace: &str, label_selector: &str) -> Result<Vec<serde_json::Value>, OpsError> {
+    pub async fn list(
+        &self,
+        kind: &str,
+        namespace: &str,
+        label_selector: &str,
+    ) -> Result<Vec<serde_json::Value>, OpsError> {
         let known = known(kind)?;
         let api = self.api(known, namespace);
         let mut params = ListParams::default();
@@ -61,11 +71,18 @@ impl KubeOps {
     }
 
     /// Creates `body` (which names its kind and name) in `namespace`; returns the stored object.
-    pub async fn create(&self, namespace: &str, body: serde_json::Value) -> Result<serde_json::Value, OpsError> {
-        let kind = body.get("kind").and_then(|k| k.as_str()).ok_or_else(|| OpsError::Failed("the object has no \"kind\"".into()))?;
+    pub async fn create(
+        &self,
+        namespace: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, OpsError> {
+        let kind = body
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| OpsError::Failed("the object has no \"kind\"".into()))?;
         let known = known(kind)?;
-        let mut object: DynamicObject =
-            serde_json::from_value(body.clone()).map_err(|e| OpsError::Failed(format!("the {kind} object is malformed: {e}")))?;
+        let mut object: DynamicObject = serde_json::from_value(body.clone())
+            .map_err(|e| OpsError::Failed(format!("the {kind} object is malformed: {e}")))?;
         match object.metadata.namespace.as_deref() {
             Some(ns) if ns != namespace => {
                 return Err(OpsError::Failed(format!(
@@ -102,14 +119,31 @@ fn known(kind: &str) -> Result<&'static KnownKind, OpsError> {
     KnownKind::by_name(kind).map_err(|e| OpsError::Failed(e.to_string()))
 }
 
-fn action<'a>(verb: &'static str, kind: &'a KnownKind, namespace: &'a str, name: Option<&'a str>) -> Action<'a> {
-    Action { verb, group: kind.group, resource: kind.plural, namespace, name }
+fn action<'a>(
+    verb: &'static str,
+    kind: &'a KnownKind,
+    namespace: &'a str,
+    name: Option<&'a str>,
+) -> Action<'a> {
+    Action {
+        verb,
+        group: kind.group,
+        resource: kind.plural,
+        namespace,
+        name,
+    }
 }
 
 fn failure(err: kube::Error, action: Action<'_>) -> OpsError {
     if is_not_found(&err) {
-        let what = action.name.map_or_else(|| action.resource.to_string(), |n| format!("{} {n:?}", action.resource));
-        return OpsError::NotFound(format!("{what} not found in namespace {:?}", action.namespace));
+        let what = action.name.map_or_else(
+            || action.resource.to_string(),
+            |n| format!("{} {n:?}", action.resource),
+        );
+        return OpsError::NotFound(format!(
+            "{what} not found in namespace {:?}",
+            action.namespace
+        ));
     }
     OpsError::Failed(format!("{:#}", explain(err, action)))
 }

@@ -14,7 +14,12 @@ use crate::backend::{JobOutcome, JobStatus};
 const HOPELESS_WAITING: &[&str] = &["InvalidImageName"];
 /// Waiting reasons that may resolve (a registry hiccup, a Secret created a moment later):
 /// reported only after the grace period.
-const STUCK_WAITING: &[&str] = &["ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError", "CreateContainerError"];
+const STUCK_WAITING: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
 
 /// What the observed state means for a job still being watched.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +36,12 @@ pub enum Verdict {
 /// and log describe the job, because earlier pods were retries Kubernetes gave up on.
 pub fn newest_pod<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Option<&'a Pod> {
     pods.into_iter().max_by(|a, b| {
-        let key = |p: &'a Pod| (p.metadata.creation_timestamp.as_ref().map(|t| t.0), p.metadata.name.clone());
+        let key = |p: &'a Pod| {
+            (
+                p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                p.metadata.name.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     })
 }
@@ -46,12 +56,16 @@ pub fn assess(job: &Job, pods: &[&Pod], now: Timestamp, grace: Duration) -> Verd
     if let Some(ended) = terminal_condition(job) {
         return Verdict::Ended(ended_outcome(job, newest, ended));
     }
-    let Some(pod) = newest else { return Verdict::Running { recheck_at: None } };
+    let Some(pod) = newest else {
+        return Verdict::Running { recheck_at: None };
+    };
     match start_problem(pod) {
         None => Verdict::Running { recheck_at: None },
         Some(problem) => {
             let grace = SignedDuration::try_from(grace).unwrap_or(SignedDuration::MAX);
-            let give_up_at = problem.since.map(|t| t.saturating_add(grace).unwrap_or(Timestamp::MAX));
+            let give_up_at = problem
+                .since
+                .map(|t| t.saturating_add(grace).unwrap_or(Timestamp::MAX));
             let expired = problem.immediate || give_up_at.is_none_or(|at| at <= now);
             if expired {
                 let mut outcome = base_outcome(job, Some(pod), JobStatus::StartFailed);
@@ -60,7 +74,9 @@ pub fn assess(job: &Job, pods: &[&Pod], now: Timestamp, grace: Duration) -> Verd
                 outcome.message = problem.message;
                 Verdict::Ended(outcome)
             } else {
-                Verdict::Running { recheck_at: give_up_at }
+                Verdict::Running {
+                    recheck_at: give_up_at,
+                }
             }
         }
     }
@@ -89,9 +105,17 @@ fn terminal_condition(job: &Job) -> Option<Terminal> {
 }
 
 fn ended_outcome(job: &Job, newest: Option<&Pod>, ended: Terminal) -> JobOutcome {
-    let status = if ended.completed { JobStatus::Completed } else { JobStatus::Failed };
+    let status = if ended.completed {
+        JobStatus::Completed
+    } else {
+        JobStatus::Failed
+    };
     let mut outcome = base_outcome(job, newest, status);
-    let completion = job.status.as_ref().and_then(|s| s.completion_time.as_ref()).map(|t| t.0);
+    let completion = job
+        .status
+        .as_ref()
+        .and_then(|s| s.completion_time.as_ref())
+        .map(|t| t.0);
     outcome.execution_seconds = seconds_between(job_start(job), completion.or(ended.at));
 
     let script = newest.and_then(|p| terminated(p, SCRIPT_CONTAINER, false));
@@ -100,22 +124,32 @@ fn ended_outcome(job: &Job, newest: Option<&Pod>, ended: Terminal) -> JobOutcome
         return outcome;
     }
 
-    let failed_install = newest.and_then(|p| terminated(p, INSTALL_CONTAINER, true)).filter(|t| t.exit_code != 0);
+    let failed_install = newest
+        .and_then(|p| terminated(p, INSTALL_CONTAINER, true))
+        .filter(|t| t.exit_code != 0);
     if let Some(install) = failed_install {
         outcome.reason = Some(REASON_INSTALL_FAILED.to_string());
         outcome.message = Some(join_message(
-            format!("dependency install (container {INSTALL_CONTAINER}) exited with code {}", install.exit_code),
+            format!(
+                "dependency install (container {INSTALL_CONTAINER}) exited with code {}",
+                install.exit_code
+            ),
             install.message.as_deref(),
         ));
         return outcome;
     }
     // A specific container reason (OOMKilled, ContainerCannotRun, ...) says more than the
     // Job's generic BackoffLimitExceeded; "Error" and "Completed" say nothing.
-    let container_reason = script.and_then(|t| t.reason.clone()).filter(|r| r != "Error" && r != "Completed");
+    let container_reason = script
+        .and_then(|t| t.reason.clone())
+        .filter(|r| r != "Error" && r != "Completed");
     outcome.reason = container_reason.clone().or(ended.reason.clone());
     outcome.message = match (container_reason, script) {
         (Some(reason), Some(t)) => Some(join_message(
-            format!("container {SCRIPT_CONTAINER} terminated: {reason} (exit code {})", t.exit_code),
+            format!(
+                "container {SCRIPT_CONTAINER} terminated: {reason} (exit code {})",
+                t.exit_code
+            ),
             ended.message.as_deref(),
         )),
         _ => ended.message,
@@ -141,44 +175,68 @@ struct StartProblem {
 fn start_problem(pod: &Pod) -> Option<StartProblem> {
     let status = pod.status.as_ref()?;
     let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
-    let containers = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+    let containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
     for container in containers {
-        let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) else { continue };
-        let Some(reason) = waiting.reason.as_deref() else { continue };
+        let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+            continue;
+        };
+        let Some(reason) = waiting.reason.as_deref() else {
+            continue;
+        };
         let immediate = HOPELESS_WAITING.contains(&reason);
         if immediate || STUCK_WAITING.contains(&reason) {
             let message = waiting.message.clone().filter(|m| !m.is_empty());
             return Some(StartProblem {
                 reason: reason.to_string(),
-                message: Some(join_message(format!("container {}", container.name), message.as_deref())),
+                message: Some(join_message(
+                    format!("container {}", container.name),
+                    message.as_deref(),
+                )),
                 immediate,
                 since: created,
             });
         }
     }
-    let unschedulable = status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))?;
+    let unschedulable = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+    })?;
     Some(StartProblem {
         reason: "Unschedulable".to_string(),
         message: unschedulable.message.clone().filter(|m| !m.is_empty()),
         immediate: false,
-        since: unschedulable.last_transition_time.as_ref().map(|t| t.0).or(created),
+        since: unschedulable
+            .last_transition_time
+            .as_ref()
+            .map(|t| t.0)
+            .or(created),
     })
 }
 
 /// The terminated state of a container (or init container), current or previous.
 fn terminated<'a>(pod: &'a Pod, name: &str, init: bool) -> Option<&'a ContainerStateTerminated> {
     let status = pod.status.as_ref()?;
-    let list: &Option<Vec<ContainerStatus>> = if init { &status.init_container_statuses } else { &status.container_statuses };
+    let list: &Option<Vec<ContainerStatus>> = if init {
+        &status.init_container_statuses
+    } else {
+        &status.container_statuses
+    };
     let container = list.iter().flatten().find(|c| c.name == name)?;
     container
         .state
         .as_ref()
         .and_then(|s| s.terminated.as_ref())
-        .or_else(|| container.last_state.as_ref().and_then(|s| s.terminated.as_ref()))
+        .or_else(|| {
+            container
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+        })
 }
 
 /// True once the main container has started or finished, i.e. its log can be read.
@@ -193,7 +251,11 @@ pub fn script_terminated(pod: &Pod) -> bool {
 
 fn script_state(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerState> {
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
-    statuses.iter().find(|c| c.name == SCRIPT_CONTAINER)?.state.as_ref()
+    statuses
+        .iter()
+        .find(|c| c.name == SCRIPT_CONTAINER)?
+        .state
+        .as_ref()
 }
 
 fn job_start(job: &Job) -> Option<Timestamp> {
@@ -272,10 +334,12 @@ mod tests {
     }
 
     fn failed_job(reason: &str, message: &str) -> Job {
-        job(json!({"startTime": "2026-01-01T00:00:00Z", "failed": 4, "conditions": [
+        job(
+            json!({"startTime": "2026-01-01T00:00:00Z", "failed": 4, "conditions": [
             {"type": "FailureTarget", "status": "True", "reason": reason},
             {"type": "Failed", "status": "True", "reason": reason, "message": message,
-             "lastTransitionTime": "2026-01-01T00:01:00Z"}]}))
+             "lastTransitionTime": "2026-01-01T00:01:00Z"}]}),
+        )
     }
 
     fn ended(verdict: Verdict) -> JobOutcome {
@@ -287,9 +351,15 @@ mod tests {
 
     #[test]
     fn completed_job_reports_exit_zero_and_duration() {
-        let job = job(json!({"startTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-01T00:00:45Z",
-            "succeeded": 1, "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}));
-        let p = pod("p1", "2026-01-01T00:00:01Z", terminated_script(0, "Completed"));
+        let job = job(
+            json!({"startTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-01T00:00:45Z",
+            "succeeded": 1, "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}),
+        );
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:01Z",
+            terminated_script(0, "Completed"),
+        );
         let out = ended(assess(&job, &[&p], ts("2026-01-01T00:01:00Z"), GRACE));
         assert_eq!(out.status, JobStatus::Completed);
         assert_eq!((out.succeeded, out.failed, out.exit_code), (1, 0, Some(0)));
@@ -300,16 +370,35 @@ mod tests {
 
     #[test]
     fn failed_job_reads_the_newest_pods_real_exit_code() {
-        let job = failed_job("BackoffLimitExceeded", "Job has reached the specified backoff limit");
-        let old = pod("p-old", "2026-01-01T00:00:01Z", terminated_script(1, "Error"));
-        let new = pod("p-new", "2026-01-01T00:00:30Z", terminated_script(3, "Error"));
-        let out = ended(assess(&job, &[&new, &old], ts("2026-01-01T00:02:00Z"), GRACE));
+        let job = failed_job(
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        );
+        let old = pod(
+            "p-old",
+            "2026-01-01T00:00:01Z",
+            terminated_script(1, "Error"),
+        );
+        let new = pod(
+            "p-new",
+            "2026-01-01T00:00:30Z",
+            terminated_script(3, "Error"),
+        );
+        let out = ended(assess(
+            &job,
+            &[&new, &old],
+            ts("2026-01-01T00:02:00Z"),
+            GRACE,
+        ));
         assert_eq!(out.status, JobStatus::Failed);
         assert_eq!(out.exit_code, Some(3));
         assert_eq!(out.pod_name.as_deref(), Some("p-new"));
         assert_eq!(out.failed, 4);
         assert_eq!(out.reason.as_deref(), Some("BackoffLimitExceeded"));
-        assert_eq!(out.message.as_deref(), Some("Job has reached the specified backoff limit"));
+        assert_eq!(
+            out.message.as_deref(),
+            Some("Job has reached the specified backoff limit")
+        );
         assert_eq!(out.execution_seconds, 60.0);
     }
 
@@ -317,84 +406,160 @@ mod tests {
     fn a_failed_pod_while_kubernetes_retries_does_not_end_the_job() {
         let job = job(json!({"startTime": "2026-01-01T00:00:00Z", "failed": 1, "active": 1}));
         let p = pod("p1", "2026-01-01T00:00:01Z", terminated_script(3, "Error"));
-        assert_eq!(assess(&job, &[&p], ts("2026-01-01T01:00:00Z"), GRACE), Verdict::Running { recheck_at: None });
+        assert_eq!(
+            assess(&job, &[&p], ts("2026-01-01T01:00:00Z"), GRACE),
+            Verdict::Running { recheck_at: None }
+        );
     }
 
     #[test]
     fn oom_killed_is_the_reason_with_exit_137() {
-        let job = failed_job("PodFailurePolicy", "Container script for pod noetl/p1 failed with exit code 137");
-        let p = pod("p1", "2026-01-01T00:00:01Z", terminated_script(137, "OOMKilled"));
+        let job = failed_job(
+            "PodFailurePolicy",
+            "Container script for pod noetl/p1 failed with exit code 137",
+        );
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:01Z",
+            terminated_script(137, "OOMKilled"),
+        );
         let out = ended(assess(&job, &[&p], ts("2026-01-01T00:02:00Z"), GRACE));
         assert_eq!(out.reason.as_deref(), Some("OOMKilled"));
         assert_eq!(out.exit_code, Some(137));
-        assert!(out.message.unwrap().starts_with("container script terminated: OOMKilled (exit code 137)"));
+        assert!(
+            out.message
+                .unwrap()
+                .starts_with("container script terminated: OOMKilled (exit code 137)")
+        );
     }
 
     #[test]
     fn failed_dependency_install_is_reported_as_such() {
-        let job = failed_job("BackoffLimitExceeded", "Job has reached the specified backoff limit");
-        let p = pod("p1", "2026-01-01T00:00:01Z", json!({
+        let job = failed_job(
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        );
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:01Z",
+            json!({
             "initContainerStatuses": [{"name": "install-dependencies", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
                 "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}],
             "containerStatuses": [{"name": "script", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
-                "state": {"waiting": {"reason": "PodInitializing"}}}]}));
+                "state": {"waiting": {"reason": "PodInitializing"}}}]}),
+        );
         let out = ended(assess(&job, &[&p], ts("2026-01-01T00:02:00Z"), GRACE));
         assert_eq!(out.status, JobStatus::Failed);
         assert_eq!(out.reason.as_deref(), Some("DependencyInstallFailed"));
         assert_eq!(out.exit_code, None, "the main container never ran");
-        assert!(out.message.unwrap().contains("install-dependencies) exited with code 1"));
+        assert!(
+            out.message
+                .unwrap()
+                .contains("install-dependencies) exited with code 1")
+        );
     }
 
     fn waiting_pod(reason: &str, message: &str) -> Pod {
-        pod("p1", "2026-01-01T00:00:00Z", json!({"containerStatuses": [{"name": "script", "image": "i", "imageID": "",
-            "ready": false, "restartCount": 0, "state": {"waiting": {"reason": reason, "message": message}}}]}))
+        pod(
+            "p1",
+            "2026-01-01T00:00:00Z",
+            json!({"containerStatuses": [{"name": "script", "image": "i", "imageID": "",
+            "ready": false, "restartCount": 0, "state": {"waiting": {"reason": reason, "message": message}}}]}),
+        )
     }
 
     #[test]
     fn image_pull_backoff_fails_only_after_the_grace_period() {
         let p = waiting_pod("ImagePullBackOff", "Back-off pulling image \"nope:1\"");
         let early = assess(&running_job(), &[&p], ts("2026-01-01T00:00:10Z"), GRACE);
-        assert_eq!(early, Verdict::Running { recheck_at: Some(ts("2026-01-01T00:00:30Z")) });
-        let out = ended(assess(&running_job(), &[&p], ts("2026-01-01T00:00:30Z"), GRACE));
+        assert_eq!(
+            early,
+            Verdict::Running {
+                recheck_at: Some(ts("2026-01-01T00:00:30Z"))
+            }
+        );
+        let out = ended(assess(
+            &running_job(),
+            &[&p],
+            ts("2026-01-01T00:00:30Z"),
+            GRACE,
+        ));
         assert_eq!(out.status, JobStatus::StartFailed);
         assert_eq!(out.reason.as_deref(), Some("ImagePullBackOff"));
-        assert_eq!(out.message.as_deref(), Some("container script; Back-off pulling image \"nope:1\""));
+        assert_eq!(
+            out.message.as_deref(),
+            Some("container script; Back-off pulling image \"nope:1\"")
+        );
         assert_eq!(out.exit_code, None);
     }
 
     #[test]
     fn invalid_image_name_fails_at_once() {
-        let p = waiting_pod("InvalidImageName", "Failed to apply default image tag \"UPPER::bad\"");
-        let out = ended(assess(&running_job(), &[&p], ts("2026-01-01T00:00:01Z"), GRACE));
+        let p = waiting_pod(
+            "InvalidImageName",
+            "Failed to apply default image tag \"UPPER::bad\"",
+        );
+        let out = ended(assess(
+            &running_job(),
+            &[&p],
+            ts("2026-01-01T00:00:01Z"),
+            GRACE,
+        ));
         assert_eq!(out.status, JobStatus::StartFailed);
         assert_eq!(out.reason.as_deref(), Some("InvalidImageName"));
     }
 
     #[test]
     fn init_container_image_pull_counts_too() {
-        let p = pod("p1", "2026-01-01T00:00:00Z", json!({"initContainerStatuses": [{"name": "install-dependencies",
-            "image": "i", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull"}}}]}));
-        let out = ended(assess(&running_job(), &[&p], ts("2026-01-01T00:05:00Z"), GRACE));
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:00Z",
+            json!({"initContainerStatuses": [{"name": "install-dependencies",
+            "image": "i", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull"}}}]}),
+        );
+        let out = ended(assess(
+            &running_job(),
+            &[&p],
+            ts("2026-01-01T00:05:00Z"),
+            GRACE,
+        ));
         assert_eq!(out.reason.as_deref(), Some("ErrImagePull"));
     }
 
     #[test]
     fn unschedulable_pod_fails_after_grace_with_the_scheduler_message() {
-        let p = pod("p1", "2026-01-01T00:00:00Z", json!({"phase": "Pending", "conditions": [{"type": "PodScheduled",
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:00Z",
+            json!({"phase": "Pending", "conditions": [{"type": "PodScheduled",
             "status": "False", "reason": "Unschedulable", "lastTransitionTime": "2026-01-01T00:00:02Z",
-            "message": "0/3 nodes are available: 3 Insufficient memory."}]}));
+            "message": "0/3 nodes are available: 3 Insufficient memory."}]}),
+        );
         assert_eq!(
             assess(&running_job(), &[&p], ts("2026-01-01T00:00:05Z"), GRACE),
-            Verdict::Running { recheck_at: Some(ts("2026-01-01T00:00:32Z")) }
+            Verdict::Running {
+                recheck_at: Some(ts("2026-01-01T00:00:32Z"))
+            }
         );
-        let out = ended(assess(&running_job(), &[&p], ts("2026-01-01T00:00:32Z"), GRACE));
+        let out = ended(assess(
+            &running_job(),
+            &[&p],
+            ts("2026-01-01T00:00:32Z"),
+            GRACE,
+        ));
         assert_eq!(out.status, JobStatus::StartFailed);
         assert_eq!(out.reason.as_deref(), Some("Unschedulable"));
-        assert_eq!(out.message.as_deref(), Some("0/3 nodes are available: 3 Insufficient memory."));
+        assert_eq!(
+            out.message.as_deref(),
+            Some("0/3 nodes are available: 3 Insufficient memory.")
+        );
     }
 
     #[test]
     fn a_job_without_pods_keeps_running() {
-        assert_eq!(assess(&running_job(), &[], ts("2026-01-01T00:10:00Z"), GRACE), Verdict::Running { recheck_at: None });
+        assert_eq!(
+            assess(&running_job(), &[], ts("2026-01-01T00:10:00Z"), GRACE),
+            Verdict::Running { recheck_at: None }
+        );
     }
 }

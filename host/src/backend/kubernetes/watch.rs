@@ -33,13 +33,18 @@ pub struct Watches {
 
 impl Watches {
     pub fn new(client: Client) -> Self {
-        Self { client, namespaces: Mutex::new(HashMap::new()) }
+        Self {
+            client,
+            namespaces: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The namespace's watch, starting it if this is the first job there.
     pub fn namespace(&self, namespace: &str) -> Arc<NamespaceWatch> {
         let mut map = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(namespace.to_string()).or_insert_with(|| Arc::new(NamespaceWatch::start(&self.client, namespace))).clone()
+        map.entry(namespace.to_string())
+            .or_insert_with(|| Arc::new(NamespaceWatch::start(&self.client, namespace)))
+            .clone()
     }
 }
 
@@ -67,21 +72,44 @@ impl NamespaceWatch {
         let subscribers: Subscribers = Arc::default();
         let (refusal_tx, refusal) = watch::channel(None);
         let refusal_tx = Arc::new(refusal_tx);
-        let (jobs, job_task) = spawn_reflector::<Job>(client, namespace, subscribers.clone(), refusal_tx.clone(), |job: &Job| {
-            job.metadata.name.clone()
-        });
-        let (pods, pod_task) = spawn_reflector::<Pod>(client, namespace, subscribers.clone(), refusal_tx, |pod: &Pod| {
-            let labels = pod.metadata.labels.as_ref()?;
-            POD_JOB_LABELS.iter().find_map(|l| labels.get(*l).cloned())
-        });
-        Self { namespace: namespace.to_string(), jobs, pods, subscribers, refusal, tasks: vec![job_task, pod_task] }
+        let (jobs, job_task) = spawn_reflector::<Job>(
+            client,
+            namespace,
+            subscribers.clone(),
+            refusal_tx.clone(),
+            |job: &Job| job.metadata.name.clone(),
+        );
+        let (pods, pod_task) = spawn_reflector::<Pod>(
+            client,
+            namespace,
+            subscribers.clone(),
+            refusal_tx,
+            |pod: &Pod| {
+                let labels = pod.metadata.labels.as_ref()?;
+                POD_JOB_LABELS.iter().find_map(|l| labels.get(*l).cloned())
+            },
+        );
+        Self {
+            namespace: namespace.to_string(),
+            jobs,
+            pods,
+            subscribers,
+            refusal,
+            tasks: vec![job_task, pod_task],
+        }
     }
 
     /// Wakes whenever the Job `job_name` or one of its pods changes.
     pub fn subscribe(&self, job_name: &str) -> Subscription {
         let mut map = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = map.entry(job_name.to_string()).or_insert_with(|| watch::channel(0).0);
-        Subscription { changes: sender.subscribe(), job_name: job_name.to_string(), subscribers: self.subscribers.clone() }
+        let sender = map
+            .entry(job_name.to_string())
+            .or_insert_with(|| watch::channel(0).0);
+        Subscription {
+            changes: sender.subscribe(),
+            job_name: job_name.to_string(),
+            subscribers: self.subscribers.clone(),
+        }
     }
 
     /// Resolves once both stores hold a complete initial list, or fails when the API
@@ -106,12 +134,15 @@ impl NamespaceWatch {
 
     /// The Job named `name` with uid `uid`, if the store has it.
     pub fn job(&self, name: &str, uid: &str) -> Option<Arc<Job>> {
-        self.jobs.get(&reflector::ObjectRef::new(name).within(&self.namespace)).filter(|j| j.metadata.uid.as_deref() == Some(uid))
+        self.jobs
+            .get(&reflector::ObjectRef::new(name).within(&self.namespace))
+            .filter(|j| j.metadata.uid.as_deref() == Some(uid))
     }
 
     /// The pods the Job with `job_uid` owns.
     pub fn pods_of(&self, job_uid: &str) -> Vec<Arc<Pod>> {
-        self.pods.state_filter(|pod| pod.owner_references().iter().any(|o| o.uid == job_uid))
+        self.pods
+            .state_filter(|pod| pod.owner_references().iter().any(|o| o.uid == job_uid))
     }
 }
 
@@ -133,7 +164,11 @@ impl Subscription {
 
     /// A second handle on the same Job (for the log follower next to the waiter).
     pub fn another(&self) -> Subscription {
-        Subscription { changes: self.changes.clone(), job_name: self.job_name.clone(), subscribers: self.subscribers.clone() }
+        Subscription {
+            changes: self.changes.clone(),
+            job_name: self.job_name.clone(),
+            subscribers: self.subscribers.clone(),
+        }
     }
 }
 
@@ -141,7 +176,10 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         let mut map = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
         // The map's sender has one receiver per live subscription; this is the last one.
-        if map.get(&self.job_name).is_some_and(|s| s.receiver_count() <= 1) {
+        if map
+            .get(&self.job_name)
+            .is_some_and(|s| s.receiver_count() <= 1)
+        {
             map.remove(&self.job_name);
         }
     }
@@ -172,7 +210,11 @@ where
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
             match event {
-                Ok(watcher::Event::Apply(obj) | watcher::Event::Delete(obj) | watcher::Event::InitApply(obj)) => {
+                Ok(
+                    watcher::Event::Apply(obj)
+                    | watcher::Event::Delete(obj)
+                    | watcher::Event::InitApply(obj),
+                ) => {
                     if let Some(name) = job_name_of(&obj) {
                         notify(&subscribers, Some(&name));
                     }
@@ -182,7 +224,9 @@ where
                 Err(err) => {
                     let plural = K::plural(&());
                     tracing::warn!(namespace = %namespace, error = %err, "watch of {plural} failed; retrying with backoff");
-                    if let Some(message) = refusal_message(&err, &namespace, &K::group(&()), &plural) {
+                    if let Some(message) =
+                        refusal_message(&err, &namespace, &K::group(&()), &plural)
+                    {
                         refusal.send_replace(Some(message));
                         notify(&subscribers, None);
                     }
@@ -197,17 +241,25 @@ where
 fn notify(subscribers: &Subscribers, job_name: Option<&str>) {
     let map = subscribers.lock().unwrap_or_else(|e| e.into_inner());
     match job_name {
-        Some(name) => map.get(name).into_iter().for_each(|s| s.send_modify(|n| *n += 1)),
+        Some(name) => map
+            .get(name)
+            .into_iter()
+            .for_each(|s| s.send_modify(|n| *n += 1)),
         None => map.values().for_each(|s| s.send_modify(|n| *n += 1)),
     }
 }
 
 /// A watch error that retrying will not fix: the host lacks list/watch permission.
-fn refusal_message(err: &watcher::Error, namespace: &str, group: &str, plural: &str) -> Option<String> {
+fn refusal_message(
+    err: &watcher::Error,
+    namespace: &str,
+    group: &str,
+    plural: &str,
+) -> Option<String> {
     let code = match err {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-            super::api_error::code_of(e)
-        }
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => super::api_error::code_of(e),
         watcher::Error::WatchError(status) => Some(status.code),
         watcher::Error::NoResourceVersion => None,
     }?;
