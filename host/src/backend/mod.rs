@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub mod kubernetes;
 pub mod local;
 
 /// A place where planned jobs run to a terminal state.
