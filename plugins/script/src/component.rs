@@ -1,7 +1,10 @@
 //! The WASM component: converts between the SDK's WIT types and the native API, and wires
 //! the host's `files` and `fetch` capabilities in as [`ScriptSources`].
 
-use noetl_plugin_sdk::{self as sdk, CapabilityError, Context, JobStatus, PlanResult, Tool, ToolError, ToolInfo, Value, capability};
+use noetl_plugin_sdk::{
+    self as sdk, CapabilityError, Context, JobStatus, PlanResult, Tool, ToolError, ToolInfo, Value,
+    capability,
+};
 
 use crate::{Outcome, OutcomeStatus, PlanContext, PlanError, ScriptSources, SourceError};
 
@@ -9,22 +12,47 @@ struct ScriptTool;
 
 impl Tool for ScriptTool {
     fn describe() -> ToolInfo {
-        ToolInfo::new("script", env!("CARGO_PKG_VERSION"), "Runs a Python, Node or shell script in a Kubernetes Job")
-            .with_schema(crate::config_schema())
+        ToolInfo::new(
+            "script",
+            env!("CARGO_PKG_VERSION"),
+            "Runs a Python, Node or shell script in a Kubernetes Job",
+        )
+        .with_schema(crate::config_schema())
     }
 
     fn plan(config: Value, context: &Context) -> Result<PlanResult, ToolError> {
-        let bundle = crate::plan(&config, &PlanContext::from_json(context.raw()), &HostSources).map_err(tool_error)?;
+        let bundle = crate::plan(
+            &config,
+            &PlanContext::from_json(context.raw()),
+            &HostSources,
+        )
+        .map_err(tool_error)?;
         Ok(PlanResult::RunJob(sdk::JobBundle {
             namespace: bundle.namespace,
             job_name: bundle.job_name,
-            manifests: bundle.manifests.into_iter().map(|m| sdk::Manifest { kind: m.kind, name: m.name, body: m.body.to_string() }).collect(),
+            manifests: bundle
+                .manifests
+                .into_iter()
+                .map(|m| sdk::Manifest {
+                    kind: m.kind,
+                    name: m.name,
+                    body: m.body.to_string(),
+                })
+                .collect(),
             timeout_seconds: bundle.timeout_seconds,
         }))
     }
 
-    fn finish(config: Value, context: &Context, outcome: sdk::JobOutcome) -> Result<Value, ToolError> {
-        Ok(crate::finish(&config, &PlanContext::from_json(context.raw()), &outcome_from_wit(outcome)))
+    fn finish(
+        config: Value,
+        context: &Context,
+        outcome: sdk::JobOutcome,
+    ) -> Result<Value, ToolError> {
+        Ok(crate::finish(
+            &config,
+            &PlanContext::from_json(context.raw()),
+            &outcome_from_wit(outcome),
+        ))
     }
 }
 
@@ -37,7 +65,9 @@ impl ScriptSources for HostSources {
         capability::read_file(path, max_bytes).map_err(source_error)
     }
     fn fetch(&self, uri: &str, max_bytes: u64) -> Result<Vec<u8>, SourceError> {
-        capability::fetch(uri, max_bytes).map(|fetched| fetched.body).map_err(source_error)
+        capability::fetch(uri, max_bytes)
+            .map(|fetched| fetched.body)
+            .map_err(source_error)
     }
 }
 
@@ -53,7 +83,12 @@ fn source_error(error: CapabilityError) -> SourceError {
 
 fn tool_error(error: PlanError) -> ToolError {
     match error {
-        PlanError::InvalidConfig(errors) => ToolError::InvalidConfig(errors.into_iter().map(|e| sdk::FieldError::new(e.field, e.message, e.fix)).collect()),
+        PlanError::InvalidConfig(errors) => ToolError::InvalidConfig(
+            errors
+                .into_iter()
+                .map(|e| sdk::FieldError::new(e.field, e.message, e.fix))
+                .collect(),
+        ),
         PlanError::Capability(error) => ToolError::Capability(match error {
             SourceError::Denied(m) => CapabilityError::Denied(m),
             SourceError::NotConfigured(m) => CapabilityError::NotConfigured(m),

@@ -17,7 +17,12 @@ pub struct PlanContext {
 
 impl PlanContext {
     pub fn new(execution_id: impl Into<String>, step: impl Into<String>) -> Self {
-        PlanContext { execution_id: execution_id.into(), step: step.into(), name_seed: None, playbook_dir: None }
+        PlanContext {
+            execution_id: execution_id.into(),
+            step: step.into(),
+            name_seed: None,
+            playbook_dir: None,
+        }
     }
 
     pub fn with_seed(mut self, seed: u64) -> Self {

@@ -13,8 +13,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into(), fix: fix.into() }
+    pub fn new(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 
@@ -64,7 +72,10 @@ pub(crate) struct Invalid {
 
 impl Invalid {
     pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Invalid { message: message.into(), fix: fix.into() }
+        Invalid {
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 

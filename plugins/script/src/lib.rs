@@ -23,14 +23,18 @@ use serde_json::Value;
 pub use context::PlanContext;
 pub use error::{FieldError, PlanError, SourceError};
 pub use manifests::{JobBundle, Manifest};
-pub use schema::config_schema;
 pub use response::{Outcome, OutcomeStatus, REASON_INSTALL_FAILED, finish};
+pub use schema::config_schema;
 pub use source::{CONFIG_MAP_CAP, NoSources, ScriptSources};
 
 /// Validate the `tool` config and build the job bundle. Config errors are all reported at
 /// once; the script is only read (`sources`) once the config is valid, and nothing is
 /// created anywhere: the host submits the bundle.
-pub fn plan(config: &Value, context: &PlanContext, sources: &dyn ScriptSources) -> Result<JobBundle, PlanError> {
+pub fn plan(
+    config: &Value,
+    context: &PlanContext,
+    sources: &dyn ScriptSources,
+) -> Result<JobBundle, PlanError> {
     let config = config::parse(config).map_err(PlanError::InvalidConfig)?;
     let script = source::load(&config.script, &config.args_json, sources)?;
     let names = naming::JobNames::new(&context.execution_id, context.name_seed);

@@ -24,9 +24,16 @@ impl JobNames {
     /// (reproducible plans), else from the platform's randomness.
     pub fn new(execution_id: &str, seed: Option<u64>) -> Self {
         let id_budget = MAX_JOB_NAME - JOB_PREFIX.len() - 1 - SUFFIX_LEN;
-        let id = fit(&execution_id.to_ascii_lowercase(), id_budget, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', execution_id);
+        let id = fit(
+            &execution_id.to_ascii_lowercase(),
+            id_budget,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            execution_id,
+        );
         let seed = seed.unwrap_or_else(random_u64);
-        JobNames { job: format!("{JOB_PREFIX}{id}-{}", suffix(seed)) }
+        JobNames {
+            job: format!("{JOB_PREFIX}{id}-{}", suffix(seed)),
+        }
     }
 
     /// The ConfigMap holding the script and `args.json`.
@@ -43,22 +50,41 @@ impl JobNames {
 /// `raw` as a valid label value: unchanged when already valid, otherwise cleaned, cut and
 /// tagged with a hash of the original so two different ids never share a label value.
 pub fn label_value(raw: &str) -> String {
-    fit(raw, MAX_LABEL_VALUE, |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'), raw)
+    fit(
+        raw,
+        MAX_LABEL_VALUE,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
+        raw,
+    )
 }
 
 /// Keep `candidate` if every char is `allowed`, it fits `max` and starts and ends
 /// alphanumeric; else replace bad chars with `-`, trim, cut, and append `-{hash(original)}`.
 fn fit(candidate: &str, max: usize, allowed: fn(char) -> bool, original: &str) -> String {
-    let edge_ok = |s: &str| s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if candidate == original && candidate.len() <= max && candidate.chars().all(allowed) && edge_ok(candidate) {
+    let edge_ok = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if candidate == original
+        && candidate.len() <= max
+        && candidate.chars().all(allowed)
+        && edge_ok(candidate)
+    {
         return candidate.to_owned();
     }
-    let cleaned: String = candidate.chars().map(|c| if allowed(c) && c.is_ascii() { c } else { '-' }).collect();
+    let cleaned: String = candidate
+        .chars()
+        .map(|c| if allowed(c) && c.is_ascii() { c } else { '-' })
+        .collect();
     let trimmed = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     let cut: String = trimmed.chars().take(max - HASH_LEN - 1).collect();
     let cut = cut.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
     let hash = short_hash(original);
-    if cut.is_empty() { hash } else { format!("{cut}-{hash}") }
+    if cut.is_empty() {
+        hash
+    } else {
+        format!("{cut}-{hash}")
+    }
 }
 
 fn short_hash(text: &str) -> String {
@@ -101,7 +127,13 @@ mod tests {
         assert_eq!(names.job.len(), "noetl-script-exec-123-".len() + 5);
         assert_eq!(names, JobNames::new("exec-123", Some(7)));
         assert_ne!(names, JobNames::new("exec-123", Some(8)));
-        for id in ["Exec_ID/with spaces", "9".repeat(200).as_str(), "---", "", "ünïcode"] {
+        for id in [
+            "Exec_ID/with spaces",
+            "9".repeat(200).as_str(),
+            "---",
+            "",
+            "ünïcode",
+        ] {
             let job = JobNames::new(id, None).job;
             assert!(is_dns1123_label(&job), "{job:?}");
         }
@@ -113,7 +145,10 @@ mod tests {
         assert_eq!(label_value("run_analysis"), "run_analysis");
         for raw in ["a b", "x".repeat(100).as_str(), "-x-", "", "ä"] {
             let value = label_value(raw);
-            assert!(is_label_value(&value) && !value.is_empty(), "{raw:?} -> {value:?}");
+            assert!(
+                is_label_value(&value) && !value.is_empty(),
+                "{raw:?} -> {value:?}"
+            );
         }
         assert_ne!(label_value("a b"), label_value("a/b"));
     }

@@ -53,7 +53,10 @@ pub fn finish(config: &Value, _context: &PlanContext, outcome: &Outcome) -> Valu
     data.insert("job_name".into(), json!(outcome.job_name));
     data.insert("namespace".into(), json!(outcome.namespace));
     data.insert("pod_name".into(), json!(outcome.pod_name));
-    data.insert("execution_time".into(), json!((execution_time * 1000.0).round() / 1000.0));
+    data.insert(
+        "execution_time".into(),
+        json!((execution_time * 1000.0).round() / 1000.0),
+    );
     data.insert("output".into(), json!(outcome.output));
     data.insert("succeeded".into(), json!(outcome.succeeded));
     data.insert("failed".into(), json!(outcome.failed));
@@ -64,14 +67,21 @@ pub fn finish(config: &Value, _context: &PlanContext, outcome: &Outcome) -> Valu
     if outcome.output_truncated {
         data.insert("output_truncated".into(), json!(true));
     }
-    for (key, value) in [("reason", &outcome.reason), ("message", &outcome.message), ("stderr", &outcome.stderr)] {
+    for (key, value) in [
+        ("reason", &outcome.reason),
+        ("message", &outcome.message),
+        ("stderr", &outcome.stderr),
+    ] {
         if let Some(value) = value {
             data.insert(key.into(), json!(value));
         }
     }
     let mut response = Map::new();
     let error = error_message(outcome, timeout.unwrap_or(execution_time.round() as u32));
-    response.insert("status".into(), json!(if error.is_none() { "success" } else { "error" }));
+    response.insert(
+        "status".into(),
+        json!(if error.is_none() { "success" } else { "error" }),
+    );
     response.insert("data".into(), Value::Object(data));
     if let Some(error) = error {
         response.insert("error".into(), json!(error));
@@ -87,12 +97,23 @@ fn configured_timeout(config: &Value) -> Option<u32> {
 
 fn error_message(outcome: &Outcome, timeout: u32) -> Option<String> {
     let reason = outcome.reason.as_deref();
-    let detail = || outcome.message.clone().or_else(|| outcome.stderr.clone()).unwrap_or_else(|| outcome.output.clone());
+    let detail = || {
+        outcome
+            .message
+            .clone()
+            .or_else(|| outcome.stderr.clone())
+            .unwrap_or_else(|| outcome.output.clone())
+    };
     match outcome.status {
         OutcomeStatus::Completed => None,
         OutcomeStatus::Failed if reason == Some(REASON_INSTALL_FAILED) => {
-            let code = outcome.exit_code.map_or_else(|| "unknown".to_owned(), |code| code.to_string());
-            Some(format!("dependency install failed (exit {code}): {}", last_lines(&detail(), 5)))
+            let code = outcome
+                .exit_code
+                .map_or_else(|| "unknown".to_owned(), |code| code.to_string());
+            Some(format!(
+                "dependency install failed (exit {code}): {}",
+                last_lines(&detail(), 5)
+            ))
         }
         OutcomeStatus::Failed => {
             let base = format!("Job failed with {} failures", outcome.failed);
@@ -115,11 +136,17 @@ fn error_message(outcome: &Outcome, timeout: u32) -> Option<String> {
 /// The documented practice is "print the result as JSON on stdout": the last non-empty
 /// line, when it parses, is that result.
 fn last_json_line(output: &str) -> Option<Value> {
-    let line = output.lines().map(str::trim).rfind(|line| !line.is_empty())?;
+    let line = output
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())?;
     serde_json::from_str(line).ok()
 }
 
 fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
 }

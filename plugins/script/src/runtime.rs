@@ -66,18 +66,47 @@ impl Runtime {
 
     /// The main container's command: interpreter, script path, args JSON.
     pub fn command(self) -> Vec<String> {
-        vec![self.interpreter().into(), format!("{SCRIPTS_DIR}/{}", self.script_file()), format!("$({ARGS_ENV})")]
+        vec![
+            self.interpreter().into(),
+            format!("{SCRIPTS_DIR}/{}", self.script_file()),
+            format!("$({ARGS_ENV})"),
+        ]
     }
 
     /// The init container's command installing `dependencies` into [`DEPS_DIR`]; `--` ends
     /// the installer's options so no spec can be read as one.
     pub fn install_command(self, dependencies: &[String]) -> Option<Vec<String>> {
         let prefix: &[&str] = match self {
-            Runtime::Python => &["python3", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--target", DEPS_DIR, "--"],
-            Runtime::Node => &["npm", "install", "--prefix", DEPS_DIR, "--no-save", "--no-audit", "--no-fund", "--"],
+            Runtime::Python => &[
+                "python3",
+                "-m",
+                "pip",
+                "install",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "--target",
+                DEPS_DIR,
+                "--",
+            ],
+            Runtime::Node => &[
+                "npm",
+                "install",
+                "--prefix",
+                DEPS_DIR,
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--",
+            ],
             Runtime::Bash | Runtime::Sh => return None,
         };
-        Some(prefix.iter().map(|s| s.to_string()).chain(dependencies.iter().cloned()).collect())
+        Some(
+            prefix
+                .iter()
+                .map(|s| s.to_string())
+                .chain(dependencies.iter().cloned())
+                .collect(),
+        )
     }
 
     /// The env var that makes installed dependencies importable.
@@ -109,9 +138,15 @@ mod tests {
     #[test]
     fn infers_runtime_from_image_name() {
         assert_eq!(Runtime::infer("python:3.11-slim"), Some(Runtime::Python));
-        assert_eq!(Runtime::infer("ghcr.io/acme/my-python-base:1"), Some(Runtime::Python));
+        assert_eq!(
+            Runtime::infer("ghcr.io/acme/my-python-base:1"),
+            Some(Runtime::Python)
+        );
         assert_eq!(Runtime::infer("node:20-slim"), Some(Runtime::Node));
-        assert_eq!(Runtime::infer("docker.io/library/node"), Some(Runtime::Node));
+        assert_eq!(
+            Runtime::infer("docker.io/library/node"),
+            Some(Runtime::Node)
+        );
         assert_eq!(Runtime::infer("alpine:3.20"), None);
         assert_eq!(Runtime::infer("nodered/node-red"), None);
         assert_eq!(Runtime::infer("bash:5"), None);
@@ -119,16 +154,48 @@ mod tests {
 
     #[test]
     fn commands_are_exact_argv() {
-        assert_eq!(Runtime::Python.command(), ["python3", "/scripts/script.py", "$(NOETL_ARGS)"]);
-        assert_eq!(Runtime::Node.command(), ["node", "/scripts/script.js", "$(NOETL_ARGS)"]);
-        assert_eq!(Runtime::Sh.command(), ["sh", "/scripts/script.sh", "$(NOETL_ARGS)"]);
         assert_eq!(
-            Runtime::Python.install_command(&["pandas>=2".into()]).unwrap(),
-            ["python3", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--target", "/deps", "--", "pandas>=2"]
+            Runtime::Python.command(),
+            ["python3", "/scripts/script.py", "$(NOETL_ARGS)"]
+        );
+        assert_eq!(
+            Runtime::Node.command(),
+            ["node", "/scripts/script.js", "$(NOETL_ARGS)"]
+        );
+        assert_eq!(
+            Runtime::Sh.command(),
+            ["sh", "/scripts/script.sh", "$(NOETL_ARGS)"]
+        );
+        assert_eq!(
+            Runtime::Python
+                .install_command(&["pandas>=2".into()])
+                .unwrap(),
+            [
+                "python3",
+                "-m",
+                "pip",
+                "install",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "--target",
+                "/deps",
+                "--",
+                "pandas>=2"
+            ]
         );
         assert_eq!(
             Runtime::Node.install_command(&["lodash".into()]).unwrap(),
-            ["npm", "install", "--prefix", "/deps", "--no-save", "--no-audit", "--no-fund", "--", "lodash"]
+            [
+                "npm",
+                "install",
+                "--prefix",
+                "/deps",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--",
+                "lodash"
+            ]
         );
         assert_eq!(Runtime::Bash.install_command(&[]), None);
     }

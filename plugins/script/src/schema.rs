@@ -60,7 +60,12 @@ mod tests {
     use super::*;
 
     fn keys(value: &Value) -> Vec<String> {
-        let mut keys: Vec<String> = value["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<String> = value["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         keys
     }
@@ -75,7 +80,13 @@ mod tests {
     fn schema_lists_exactly_the_parsed_fields() {
         let schema = config_schema();
         assert_eq!(keys(&schema), sorted(&crate::config::TOOL_FIELDS));
-        assert_eq!(keys(&schema["properties"]["script"]), sorted(&crate::config::SCRIPT_FIELDS));
-        assert_eq!(keys(&schema["properties"]["job"]), sorted(&crate::config::JOB_FIELDS));
+        assert_eq!(
+            keys(&schema["properties"]["script"]),
+            sorted(&crate::config::SCRIPT_FIELDS)
+        );
+        assert_eq!(
+            keys(&schema["properties"]["job"]),
+            sorted(&crate::config::JOB_FIELDS)
+        );
     }
 }

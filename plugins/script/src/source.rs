@@ -23,26 +23,54 @@ pub struct NoSources;
 
 impl ScriptSources for NoSources {
     fn read_file(&self, path: &str, _: u64) -> Result<Vec<u8>, SourceError> {
-        Err(SourceError::NotConfigured(format!("reading {path:?}: this caller provides no file access")))
+        Err(SourceError::NotConfigured(format!(
+            "reading {path:?}: this caller provides no file access"
+        )))
     }
     fn fetch(&self, uri: &str, _: u64) -> Result<Vec<u8>, SourceError> {
-        Err(SourceError::NotConfigured(format!("fetching {uri:?}: this caller provides no fetch capability")))
+        Err(SourceError::NotConfigured(format!(
+            "fetching {uri:?}: this caller provides no fetch capability"
+        )))
     }
 }
 
 /// The script text, checked against the digest pin and the ConfigMap cap (together with
 /// `args_json`). Runs before any object exists, so a refusal leaves nothing behind.
-pub fn load(script: &ScriptConfig, args_json: &str, sources: &dyn ScriptSources) -> Result<String, PlanError> {
+pub fn load(
+    script: &ScriptConfig,
+    args_json: &str,
+    sources: &dyn ScriptSources,
+) -> Result<String, PlanError> {
     let (field, bytes) = match &script.source {
         ScriptSource::Content(text) => ("tool.script.content", text.clone().into_bytes()),
-        ScriptSource::LocalFile(path) => ("tool.script.path", read(sources.read_file(path, CONFIG_MAP_CAP as u64), "tool.script.path", path)?),
-        ScriptSource::Remote(_, uri) => ("tool.script.uri", read(sources.fetch(uri, CONFIG_MAP_CAP as u64), "tool.script.uri", uri)?),
+        ScriptSource::LocalFile(path) => (
+            "tool.script.path",
+            read(
+                sources.read_file(path, CONFIG_MAP_CAP as u64),
+                "tool.script.path",
+                path,
+            )?,
+        ),
+        ScriptSource::Remote(_, uri) => (
+            "tool.script.uri",
+            read(
+                sources.fetch(uri, CONFIG_MAP_CAP as u64),
+                "tool.script.uri",
+                uri,
+            )?,
+        ),
     };
-    let invalid = |message: String, fix: &str| PlanError::InvalidConfig(vec![FieldError::new(field, message, fix)]);
+    let invalid = |message: String, fix: &str| {
+        PlanError::InvalidConfig(vec![FieldError::new(field, message, fix)])
+    };
     let total = bytes.len() + args_json.len();
     if total > CONFIG_MAP_CAP {
         return Err(invalid(
-            format!("the script ({} bytes) and args ({} bytes) exceed the 1 MiB ({CONFIG_MAP_CAP} bytes) a ConfigMap can hold", bytes.len(), args_json.len()),
+            format!(
+                "the script ({} bytes) and args ({} bytes) exceed the 1 MiB ({CONFIG_MAP_CAP} bytes) a ConfigMap can hold",
+                bytes.len(),
+                args_json.len()
+            ),
             "shrink the script or its args below 1 MiB together, e.g. move data to object storage and pass its location in args",
         ));
     }
@@ -56,14 +84,30 @@ pub fn load(script: &ScriptConfig, args_json: &str, sources: &dyn ScriptSources)
             )]));
         }
     }
-    String::from_utf8(bytes).map_err(|e| invalid(format!("the script is not UTF-8 text (invalid byte at {})", e.utf8_error().valid_up_to()), "save the script as UTF-8"))
+    String::from_utf8(bytes).map_err(|e| {
+        invalid(
+            format!(
+                "the script is not UTF-8 text (invalid byte at {})",
+                e.utf8_error().valid_up_to()
+            ),
+            "save the script as UTF-8",
+        )
+    })
 }
 
 /// Capability failures the author can fix in the step (missing file, over the cap) become
 /// field errors; policy and network failures stay capability errors for the host to report.
-fn read(result: Result<Vec<u8>, SourceError>, field: &str, target: &str) -> Result<Vec<u8>, PlanError> {
+fn read(
+    result: Result<Vec<u8>, SourceError>,
+    field: &str,
+    target: &str,
+) -> Result<Vec<u8>, PlanError> {
     result.map_err(|error| match error {
-        SourceError::NotFound(message) => PlanError::InvalidConfig(vec![FieldError::new(field, format!("{target:?} was not found: {message}"), "check the location of the script")]),
+        SourceError::NotFound(message) => PlanError::InvalidConfig(vec![FieldError::new(
+            field,
+            format!("{target:?} was not found: {message}"),
+            "check the location of the script",
+        )]),
         SourceError::TooLarge(message) => PlanError::InvalidConfig(vec![FieldError::new(
             field,
             format!("{target:?} is larger than the 1 MiB a ConfigMap can hold: {message}"),

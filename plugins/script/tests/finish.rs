@@ -61,7 +61,12 @@ fn success_has_the_spec_shape_and_the_parsed_result() {
 
 #[test]
 fn output_that_does_not_end_in_json_has_no_result() {
-    let outcome = Outcome { succeeded: 1, exit_code: Some(0), output: "{\"a\": 1}\nComputation complete: (10000,)\n".into(), ..outcome(OutcomeStatus::Completed) };
+    let outcome = Outcome {
+        succeeded: 1,
+        exit_code: Some(0),
+        output: "{\"a\": 1}\nComputation complete: (10000,)\n".into(),
+        ..outcome(OutcomeStatus::Completed)
+    };
     let response = respond(&outcome);
     assert_eq!(response["status"], "success");
     assert!(response["data"].get("result").is_none());
@@ -70,7 +75,13 @@ fn output_that_does_not_end_in_json_has_no_result() {
 
 #[test]
 fn truncated_output_is_flagged() {
-    let outcome = Outcome { succeeded: 1, exit_code: Some(0), output: "…tail\n[1, 2]".into(), output_truncated: true, ..outcome(OutcomeStatus::Completed) };
+    let outcome = Outcome {
+        succeeded: 1,
+        exit_code: Some(0),
+        output: "…tail\n[1, 2]".into(),
+        output_truncated: true,
+        ..outcome(OutcomeStatus::Completed)
+    };
     let response = respond(&outcome);
     assert_eq!(response["data"]["output_truncated"], true);
     assert_eq!(response["data"]["result"], json!([1, 2]));
@@ -99,7 +110,12 @@ fn a_failed_script_reports_its_real_exit_code_in_the_spec_wording() {
 
 #[test]
 fn a_killed_script_names_the_reason() {
-    let outcome = Outcome { failed: 4, exit_code: Some(137), reason: Some("OOMKilled".into()), ..outcome(OutcomeStatus::Failed) };
+    let outcome = Outcome {
+        failed: 4,
+        exit_code: Some(137),
+        reason: Some("OOMKilled".into()),
+        ..outcome(OutcomeStatus::Failed)
+    };
     let response = respond(&outcome);
     assert_eq!(response["error"], "Job failed with 4 failures (OOMKilled)");
     assert_eq!(response["data"]["exit_code"], 137);
@@ -111,18 +127,28 @@ fn a_failed_install_is_not_blamed_on_the_script() {
         failed: 1,
         exit_code: Some(1),
         reason: Some("DependencyInstallFailed".into()),
-        stderr: Some("Collecting nopackage\nERROR: No matching distribution found for nopackage".into()),
+        stderr: Some(
+            "Collecting nopackage\nERROR: No matching distribution found for nopackage".into(),
+        ),
         ..outcome(OutcomeStatus::Failed)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
-    assert_eq!(response["error"], "dependency install failed (exit 1): Collecting nopackage\nERROR: No matching distribution found for nopackage");
+    assert_eq!(
+        response["error"],
+        "dependency install failed (exit 1): Collecting nopackage\nERROR: No matching distribution found for nopackage"
+    );
     assert_eq!(response["data"]["reason"], "DependencyInstallFailed");
 }
 
 #[test]
 fn a_timeout_reports_the_configured_timeout() {
-    let outcome = Outcome { execution_seconds: 61.7, reason: Some("DeadlineExceeded".into()), output: "partial".into(), ..outcome(OutcomeStatus::Timeout) };
+    let outcome = Outcome {
+        execution_seconds: 61.7,
+        reason: Some("DeadlineExceeded".into()),
+        output: "partial".into(),
+        ..outcome(OutcomeStatus::Timeout)
+    };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
     assert_eq!(response["error"], "Job timed out after 60s");
@@ -142,16 +168,25 @@ fn a_pod_that_never_started_says_why() {
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
-    assert_eq!(response["error"], "pod could not start: ImagePullBackOff: Back-off pulling image \"python:3.99\"");
+    assert_eq!(
+        response["error"],
+        "pod could not start: ImagePullBackOff: Back-off pulling image \"python:3.99\""
+    );
     assert_eq!(response["data"]["status"], "start_failed");
     assert_eq!(response["data"]["pod_name"], Value::Null);
     assert_eq!(response["data"]["exit_code"], Value::Null);
-    assert_eq!(response["data"]["message"], "Back-off pulling image \"python:3.99\"");
+    assert_eq!(
+        response["data"]["message"],
+        "Back-off pulling image \"python:3.99\""
+    );
 }
 
 #[test]
 fn outcome_json_matches_the_host_shape() {
-    let outcome = Outcome { exit_code: Some(0), ..outcome(OutcomeStatus::StartFailed) };
+    let outcome = Outcome {
+        exit_code: Some(0),
+        ..outcome(OutcomeStatus::StartFailed)
+    };
     let value = serde_json::to_value(&outcome).unwrap();
     assert_eq!(value["status"], "start_failed");
     let back: Outcome = serde_json::from_value(value).unwrap();

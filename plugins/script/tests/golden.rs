@@ -15,7 +15,8 @@ fn planned_examples() -> Vec<(String, JobBundle)> {
     common::examples()
         .into_iter()
         .map(|(name, step, tool)| {
-            let bundle = plan(&tool, &common::context(&step), &sources).unwrap_or_else(|e| panic!("{name} does not plan: {e:?}"));
+            let bundle = plan(&tool, &common::context(&step), &sources)
+                .unwrap_or_else(|e| panic!("{name} does not plan: {e:?}"));
             (name, bundle)
         })
         .collect()
@@ -31,15 +32,21 @@ fn examples_match_golden_manifests() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut mismatched = Vec::new();
     for (name, bundle) in planned_examples() {
-        let path = common::manifest_dir().join("tests/golden").join(format!("{name}.yaml"));
+        let path = common::manifest_dir()
+            .join("tests/golden")
+            .join(format!("{name}.yaml"));
         let actual = serde_yaml::to_string(&bundle).unwrap();
         if update {
             std::fs::write(&path, &actual).unwrap();
             continue;
         }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
         if expected != actual {
-            mismatched.push(format!("{name}: planned manifests differ from {}\n--- actual ---\n{actual}", path.display()));
+            mismatched.push(format!(
+                "{name}: planned manifests differ from {}\n--- actual ---\n{actual}",
+                path.display()
+            ));
         }
     }
     assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
@@ -48,7 +55,8 @@ fn examples_match_golden_manifests() {
 /// Deserializing into the k8s-openapi type and back must give the same JSON: no field the
 /// API types do not know, no misspelt key, no wrong shape.
 fn round_trips<T: DeserializeOwned + Serialize>(body: &Value) -> bool {
-    let typed: T = serde_json::from_value(body.clone()).expect("deserializes into the k8s-openapi type");
+    let typed: T =
+        serde_json::from_value(body.clone()).expect("deserializes into the k8s-openapi type");
     &serde_json::to_value(typed).unwrap() == body
 }
 
@@ -64,11 +72,21 @@ fn manifests_round_trip_through_k8s_openapi_types() {
                 "Secret" => round_trips::<Secret>(&manifest.body),
                 other => panic!("{name}: unexpected kind {other}"),
             };
-            assert!(ok, "{name}: {} {} changes when round-tripped", manifest.kind, manifest.name);
+            assert!(
+                ok,
+                "{name}: {} {} changes when round-tripped",
+                manifest.kind, manifest.name
+            );
             assert_eq!(manifest.body["kind"], manifest.kind.as_str());
             assert_eq!(manifest.body["metadata"]["name"], manifest.name.as_str());
-            assert_eq!(manifest.body["metadata"]["namespace"], bundle.namespace.as_str());
-            assert!(manifest.body["metadata"].get("ownerReferences").is_none(), "the host adds owners after creating the Job");
+            assert_eq!(
+                manifest.body["metadata"]["namespace"],
+                bundle.namespace.as_str()
+            );
+            assert!(
+                manifest.body["metadata"].get("ownerReferences").is_none(),
+                "the host adds owners after creating the Job"
+            );
         }
     }
 }

@@ -11,15 +11,28 @@ use serde_json::{Value, json};
 // Independent oracles for the Kubernetes rules (not the crate's own validators).
 fn is_dns_label(s: &str) -> bool {
     let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    (1..=63).contains(&s.len()) && s.chars().all(|c| ok(c) || c == '-') && s.starts_with(ok) && s.ends_with(ok)
+    (1..=63).contains(&s.len())
+        && s.chars().all(|c| ok(c) || c == '-')
+        && s.starts_with(ok)
+        && s.ends_with(ok)
 }
 
 fn is_label_value(s: &str) -> bool {
     let ok = |c: char| c.is_ascii_alphanumeric();
-    s.is_empty() || (s.len() <= 63 && s.chars().all(|c| ok(c) || "-_.".contains(c)) && s.starts_with(ok) && s.ends_with(ok))
+    s.is_empty()
+        || (s.len() <= 63
+            && s.chars().all(|c| ok(c) || "-_.".contains(c))
+            && s.starts_with(ok)
+            && s.ends_with(ok))
 }
 
-fn check_bundle(bundle: &JobBundle, args: &Value, env: &BTreeMap<String, String>, deps: &[String], python: bool) {
+fn check_bundle(
+    bundle: &JobBundle,
+    args: &Value,
+    env: &BTreeMap<String, String>,
+    deps: &[String],
+    python: bool,
+) {
     assert!(is_dns_label(&bundle.job_name), "{}", bundle.job_name);
     for manifest in &bundle.manifests {
         let labels = manifest.body["metadata"]["labels"].as_object().unwrap();
@@ -35,12 +48,20 @@ fn check_bundle(bundle: &JobBundle, args: &Value, env: &BTreeMap<String, String>
     let typed: Job = serde_json::from_value(job.body.clone()).expect("a valid Job");
     let pod = typed.spec.unwrap().template.spec.unwrap();
     let script = &pod.containers[0];
-    let expected: &[&str] = if python { &["python3", "/scripts/script.py", "$(NOETL_ARGS)"] } else { &["node", "/scripts/script.js", "$(NOETL_ARGS)"] };
+    let expected: &[&str] = if python {
+        &["python3", "/scripts/script.py", "$(NOETL_ARGS)"]
+    } else {
+        &["node", "/scripts/script.js", "$(NOETL_ARGS)"]
+    };
     assert_eq!(script.command.as_deref().unwrap(), expected);
     assert!(script.args.is_none());
     for var in script.env.as_deref().unwrap() {
         if env.contains_key(&var.name) {
-            assert!(var.value.is_none(), "user env {} must come from the Secret", var.name);
+            assert!(
+                var.value.is_none(),
+                "user env {} must come from the Secret",
+                var.name
+            );
             assert!(var.value_from.as_ref().unwrap().secret_key_ref.is_some());
         }
     }
@@ -49,10 +70,21 @@ fn check_bundle(bundle: &JobBundle, args: &Value, env: &BTreeMap<String, String>
         Some(init) => {
             let command = init[0].command.as_deref().unwrap();
             let separator = command.iter().position(|a| a == "--").unwrap();
-            assert_eq!(&command[separator + 1..], deps, "dependencies passed verbatim after --");
-            assert!(command[..separator].iter().all(|a| a != "-c" && a != "sh" && a != "bash"));
+            assert_eq!(
+                &command[separator + 1..],
+                deps,
+                "dependencies passed verbatim after --"
+            );
+            assert!(
+                command[..separator]
+                    .iter()
+                    .all(|a| a != "-c" && a != "sh" && a != "bash")
+            );
             for dep in deps {
-                assert!(!dep.starts_with('-') && !dep.chars().any(char::is_whitespace), "{dep:?}");
+                assert!(
+                    !dep.starts_with('-') && !dep.chars().any(char::is_whitespace),
+                    "{dep:?}"
+                );
             }
         }
     }
@@ -60,7 +92,8 @@ fn check_bundle(bundle: &JobBundle, args: &Value, env: &BTreeMap<String, String>
         assert_eq!(bundle.manifests.len(), 2);
     } else {
         let secret = &bundle.manifests[1].body;
-        let data: BTreeMap<String, String> = serde_json::from_value(secret["stringData"].clone()).unwrap();
+        let data: BTreeMap<String, String> =
+            serde_json::from_value(secret["stringData"].clone()).unwrap();
         assert_eq!(&data, env);
     }
 }
@@ -70,7 +103,11 @@ fn env_name() -> impl Strategy<Value = String> {
 }
 
 fn dependency() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-z][a-z0-9-]{0,8}((==|>=)[0-9][0-9.]{0,4})?", "-.{0,10}", any::<String>()]
+    prop_oneof![
+        "[a-z][a-z0-9-]{0,8}((==|>=)[0-9][0-9.]{0,4})?",
+        "-.{0,10}",
+        any::<String>()
+    ]
 }
 
 proptest! {

@@ -4,10 +4,15 @@
 /// typo gets a suggestion but an unrelated word does not get a misleading one.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(1).min(3);
+    let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .iter()
-        .map(|candidate| (edit_distance(&word, &candidate.to_ascii_lowercase()), *candidate))
+        .map(|candidate| {
+            (
+                edit_distance(&word, &candidate.to_ascii_lowercase()),
+                *candidate,
+            )
+        })
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -46,6 +51,9 @@ mod tests {
         assert_eq!(closest("backof_limit", &keys), Some("backoff_limit"));
         assert_eq!(closest("Timeout", &keys), Some("timeout"));
         assert_eq!(closest("colour", &keys), None);
-        assert_eq!(suggestion("colour", &keys), "use one of: backoff_limit, timeout, image");
+        assert_eq!(
+            suggestion("colour", &keys),
+            "use one of: backoff_limit, timeout, image"
+        );
     }
 }

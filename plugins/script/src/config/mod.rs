@@ -7,9 +7,9 @@ mod script;
 
 use serde_json::Value;
 
-pub use job::{JobConfig, Resources, TIMEOUT_GRACE_SECONDS};
 #[cfg(test)]
 pub(crate) use job::FIELDS as JOB_FIELDS;
+pub use job::{JobConfig, Resources, TIMEOUT_GRACE_SECONDS};
 #[cfg(test)]
 pub(crate) use script::FIELDS as SCRIPT_FIELDS;
 pub use script::{RemoteKind, ScriptConfig, ScriptSource};
@@ -17,7 +17,6 @@ pub use script::{RemoteKind, ScriptConfig, ScriptSource};
 use crate::error::{Errors, FieldError};
 use crate::runtime::Runtime;
 use reader::{ObjectReader, index};
-
 
 /// A validated `tool` config.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,19 +37,29 @@ pub fn parse(config: &Value) -> Result<ToolConfig, Vec<FieldError>> {
     let Some(tool) = ObjectReader::open(config, "tool", &TOOL_FIELDS, &mut errors) else {
         return Err(errors.into_vec());
     };
-    if let Some(kind) = tool.string("kind", "script", &mut errors) {
-        if kind != "script" {
-            errors.push("tool.kind", format!("this plugin runs `kind: script`, not {kind:?}"), "set tool.kind to script, or use the plugin for that kind");
-        }
+    if let Some(kind) = tool.string("kind", "script", &mut errors)
+        && kind != "script"
+    {
+        errors.push(
+            "tool.kind",
+            format!("this plugin runs `kind: script`, not {kind:?}"),
+            "set tool.kind to script, or use the plugin for that kind",
+        );
     }
     let script = match tool.get("script") {
         Some(value) => script::parse(value, "tool.script", &mut errors),
         None => {
-            errors.push("tool.script", "missing field `script`", "add script: {type: inline, content: \"...\"}");
+            errors.push(
+                "tool.script",
+                "missing field `script`",
+                "add script: {type: inline, content: \"...\"}",
+            );
             None
         }
     };
-    let args_json = tool.get("args").map_or_else(|| "{}".to_owned(), Value::to_string);
+    let args_json = tool
+        .get("args")
+        .map_or_else(|| "{}".to_owned(), Value::to_string);
     let job = match tool.get("job") {
         Some(value) => job::parse(value, "tool.job", &mut errors),
         None => Some(JobConfig::default()),
@@ -58,17 +67,29 @@ pub fn parse(config: &Value) -> Result<ToolConfig, Vec<FieldError>> {
     let runtime = resolve_runtime(script.as_ref(), job.as_ref(), &mut errors);
     if let (Some(runtime), Some(job)) = (runtime, &job) {
         for (i, spec) in job.install_dependencies.iter().enumerate() {
-            errors.check(&index("tool.job.install_dependencies", i), runtime.check_dependency(spec));
+            errors.check(
+                &index("tool.job.install_dependencies", i),
+                runtime.check_dependency(spec),
+            );
         }
     }
     match (script, job, runtime) {
-        (Some(script), Some(job), Some(runtime)) if errors.is_empty() => Ok(ToolConfig { script, args_json, job, runtime }),
+        (Some(script), Some(job), Some(runtime)) if errors.is_empty() => Ok(ToolConfig {
+            script,
+            args_json,
+            job,
+            runtime,
+        }),
         _ => Err(errors.into_vec()),
     }
 }
 
 /// `script.runtime` wins; otherwise the image must say which interpreter it has.
-fn resolve_runtime(script: Option<&ScriptConfig>, job: Option<&JobConfig>, errors: &mut Errors) -> Option<Runtime> {
+fn resolve_runtime(
+    script: Option<&ScriptConfig>,
+    job: Option<&JobConfig>,
+    errors: &mut Errors,
+) -> Option<Runtime> {
     if let Some(runtime) = script.and_then(|script| script.runtime) {
         return Some(runtime);
     }

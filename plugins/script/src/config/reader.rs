@@ -50,13 +50,24 @@ impl<'a> ObjectReader<'a> {
     /// Open `value` as an object at `path`; `None` (error recorded) when it is not one.
     pub fn open(value: &'a Value, path: &str, known: &[&str], errors: &mut Errors) -> Option<Self> {
         let Some(map) = value.as_object() else {
-            errors.push(path, format!("expected a mapping, found {}", describe(value)), format!("write {path} as a mapping of fields: {}", known.join(", ")));
+            errors.push(
+                path,
+                format!("expected a mapping, found {}", describe(value)),
+                format!("write {path} as a mapping of fields: {}", known.join(", ")),
+            );
             return None;
         };
         for key in map.keys().filter(|key| !known.contains(&key.as_str())) {
-            errors.push(&join(path, key), format!("unknown field `{key}`"), did_you_mean::suggestion(key, known));
+            errors.push(
+                &join(path, key),
+                format!("unknown field `{key}`"),
+                did_you_mean::suggestion(key, known),
+            );
         }
-        Some(ObjectReader { path: path.to_owned(), map })
+        Some(ObjectReader {
+            path: path.to_owned(),
+            map,
+        })
     }
 
     pub fn path(&self, key: &str) -> String {
@@ -69,7 +80,12 @@ impl<'a> ObjectReader<'a> {
     }
 
     /// A nested object.
-    pub fn object(&self, key: &str, known: &[&str], errors: &mut Errors) -> Option<ObjectReader<'a>> {
+    pub fn object(
+        &self,
+        key: &str,
+        known: &[&str],
+        errors: &mut Errors,
+    ) -> Option<ObjectReader<'a>> {
         ObjectReader::open(self.get(key)?, &self.path(key), known, errors)
     }
 
@@ -81,35 +97,65 @@ impl<'a> ObjectReader<'a> {
 
     /// A whole number within `min..=max` (JSON numbers only: `"60"` is refused so a
     /// quoted value is not silently reinterpreted).
-    pub fn integer(&self, key: &str, min: i64, max: i64, unit: &str, errors: &mut Errors) -> Option<i64> {
+    pub fn integer(
+        &self,
+        key: &str,
+        min: i64,
+        max: i64,
+        unit: &str,
+        errors: &mut Errors,
+    ) -> Option<i64> {
         let value = self.get(key)?;
         let path = self.path(key);
         let number = match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64(),
             Value::String(s) if s.trim().parse::<i64>().is_ok() => {
-                errors.push(&path, format!("expected a whole number, found {}", describe(value)), format!("write {} without quotes", s.trim()));
+                errors.push(
+                    &path,
+                    format!("expected a whole number, found {}", describe(value)),
+                    format!("write {} without quotes", s.trim()),
+                );
                 return None;
             }
             _ => {
-                errors.push(&path, format!("expected a whole number{unit}, found {}", describe(value)), format!("write a whole number between {min} and {max}"));
+                errors.push(
+                    &path,
+                    format!("expected a whole number{unit}, found {}", describe(value)),
+                    format!("write a whole number between {min} and {max}"),
+                );
                 return None;
             }
         };
         match number {
             Some(n) if (min..=max).contains(&n) => Some(n),
             _ => {
-                errors.push(&path, format!("{value} is out of range"), format!("write a whole number between {min} and {max}{unit}"));
+                errors.push(
+                    &path,
+                    format!("{value} is out of range"),
+                    format!("write a whole number between {min} and {max}{unit}"),
+                );
                 None
             }
         }
     }
 
     /// A list of strings, each with its path (`field[i]`), for per-item validation.
-    pub fn string_list(&self, key: &str, example: &str, errors: &mut Errors) -> Vec<(String, String)> {
-        let Some(value) = self.get(key) else { return Vec::new() };
+    pub fn string_list(
+        &self,
+        key: &str,
+        example: &str,
+        errors: &mut Errors,
+    ) -> Vec<(String, String)> {
+        let Some(value) = self.get(key) else {
+            return Vec::new();
+        };
         let path = self.path(key);
         let Some(items) = value.as_array() else {
-            errors.push(&path, format!("expected a list of strings, found {}", describe(value)), format!("write a list, e.g. [{example}]"));
+            errors.push(
+                &path,
+                format!("expected a list of strings, found {}", describe(value)),
+                format!("write a list, e.g. [{example}]"),
+            );
             return Vec::new();
         };
         items
@@ -125,11 +171,26 @@ impl<'a> ObjectReader<'a> {
     /// A mapping of string to string (env, labels); values must already be strings, so a
     /// templated `8080` is never quietly turned from a number back into text.
     /// With `Echo::Never` a wrong value is described by type only (env values may be secrets).
-    pub fn string_map(&self, key: &str, example: &str, echo: Echo, errors: &mut Errors) -> BTreeMap<String, String> {
-        let Some(value) = self.get(key) else { return BTreeMap::new() };
+    pub fn string_map(
+        &self,
+        key: &str,
+        example: &str,
+        echo: Echo,
+        errors: &mut Errors,
+    ) -> BTreeMap<String, String> {
+        let Some(value) = self.get(key) else {
+            return BTreeMap::new();
+        };
         let path = self.path(key);
         let Some(map) = value.as_object() else {
-            errors.push(&path, format!("expected a mapping of names to strings, found {}", describe(value)), format!("write a mapping, e.g. {{{example}}}"));
+            errors.push(
+                &path,
+                format!(
+                    "expected a mapping of names to strings, found {}",
+                    describe(value)
+                ),
+                format!("write a mapping, e.g. {{{example}}}"),
+            );
             return BTreeMap::new();
         };
         map.iter()
@@ -156,15 +217,28 @@ pub(crate) enum Echo {
 }
 
 /// `value` as a string, or a recorded error whose fix shows how to quote it.
-pub(crate) fn expect_string(value: &Value, path: &str, example: &str, errors: &mut Errors) -> Option<String> {
+pub(crate) fn expect_string(
+    value: &Value,
+    path: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(_) | Value::Bool(_) => {
-            errors.push(path, format!("expected a string, found {}", describe(value)), format!("quote the value: \"{value}\""));
+            errors.push(
+                path,
+                format!("expected a string, found {}", describe(value)),
+                format!("quote the value: \"{value}\""),
+            );
             None
         }
         _ => {
-            errors.push(path, format!("expected a string, found {}", describe(value)), format!("write a string, e.g. {example}"));
+            errors.push(
+                path,
+                format!("expected a string, found {}", describe(value)),
+                format!("write a string, e.g. {example}"),
+            );
             None
         }
     }

@@ -11,10 +11,20 @@ pub const ARGS_KEY: &str = "args.json";
 
 /// Immutable: it belongs to one execution, and immutable ConfigMaps are not watched by
 /// kubelets, which spares the API server.
-pub fn build(name: &str, namespace: &str, stamp: &Stamp, script_file: &str, script: &str, args_json: &str) -> ConfigMap {
+pub fn build(
+    name: &str,
+    namespace: &str,
+    stamp: &Stamp,
+    script_file: &str,
+    script: &str,
+    args_json: &str,
+) -> ConfigMap {
     ConfigMap {
         metadata: stamp.object_meta(name, namespace),
-        data: Some(BTreeMap::from([(script_file.into(), script.into()), (ARGS_KEY.into(), args_json.into())])),
+        data: Some(BTreeMap::from([
+            (script_file.into(), script.into()),
+            (ARGS_KEY.into(), args_json.into()),
+        ])),
         immutable: Some(true),
         ..ConfigMap::default()
     }

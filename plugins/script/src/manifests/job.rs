@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule};
+use k8s_openapi::api::batch::v1::{
+    Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
+};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
-    LocalObjectReference, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, EmptyDirVolumeSource,
+    EnvVar, EnvVarSource, KeyToPath, LocalObjectReference, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -28,14 +30,20 @@ const RUN_AS: i64 = 1000;
 
 pub fn build(job: &JobConfig, runtime: Runtime, names: &JobNames, stamp: &Stamp) -> Job {
     let user_stamp = stamp.with_user(&job.labels, &job.annotations);
-    let installs = runtime.install_command(&job.install_dependencies).filter(|_| !job.install_dependencies.is_empty());
+    let installs = runtime
+        .install_command(&job.install_dependencies)
+        .filter(|_| !job.install_dependencies.is_empty());
     let mut volumes = vec![
         Volume {
             name: SCRIPT_VOLUME.into(),
             config_map: Some(ConfigMapVolumeSource {
                 name: names.script_config_map(),
                 // Only the script file: args reach the script through argv, not a file.
-                items: Some(vec![KeyToPath { key: runtime.script_file().into(), path: runtime.script_file().into(), mode: None }]),
+                items: Some(vec![KeyToPath {
+                    key: runtime.script_file().into(),
+                    path: runtime.script_file().into(),
+                    mode: None,
+                }]),
                 ..ConfigMapVolumeSource::default()
             }),
             ..Volume::default()
@@ -48,7 +56,10 @@ pub fn build(job: &JobConfig, runtime: Runtime, names: &JobNames, stamp: &Stamp)
             name: INSTALL_CONTAINER.into(),
             command: Some(command),
             env: Some(vec![plain_env("HOME", "/tmp")]),
-            volume_mounts: Some(vec![mount(DEPS_VOLUME, DEPS_DIR, false), mount(TMP_VOLUME, "/tmp", false)]),
+            volume_mounts: Some(vec![
+                mount(DEPS_VOLUME, DEPS_DIR, false),
+                mount(TMP_VOLUME, "/tmp", false),
+            ]),
             ..container_base(job)
         }]
     });
@@ -58,10 +69,13 @@ pub fn build(job: &JobConfig, runtime: Runtime, names: &JobNames, stamp: &Stamp)
         command: Some(runtime.command()),
         env: Some(script_env(job, runtime, names, has_deps)),
         volume_mounts: Some(
-            [mount(SCRIPT_VOLUME, SCRIPTS_DIR, true), mount(TMP_VOLUME, "/tmp", false)]
-                .into_iter()
-                .chain(has_deps.then(|| mount(DEPS_VOLUME, DEPS_DIR, true)))
-                .collect(),
+            [
+                mount(SCRIPT_VOLUME, SCRIPTS_DIR, true),
+                mount(TMP_VOLUME, "/tmp", false),
+            ]
+            .into_iter()
+            .chain(has_deps.then(|| mount(DEPS_VOLUME, DEPS_DIR, true)))
+            .collect(),
         ),
         ..container_base(job)
     };
@@ -75,8 +89,12 @@ pub fn build(job: &JobConfig, runtime: Runtime, names: &JobNames, stamp: &Stamp)
         automount_service_account_token: Some(job.service_account.is_some()),
         node_selector: non_empty(job.node_selector.clone()),
         tolerations: (!job.tolerations.is_empty()).then(|| job.tolerations.clone()),
-        image_pull_secrets: (!job.image_pull_secrets.is_empty())
-            .then(|| job.image_pull_secrets.iter().map(|name| LocalObjectReference { name: name.clone() }).collect()),
+        image_pull_secrets: (!job.image_pull_secrets.is_empty()).then(|| {
+            job.image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
         ..PodSpec::default()
     };
     Job {
@@ -86,7 +104,10 @@ pub fn build(job: &JobConfig, runtime: Runtime, names: &JobNames, stamp: &Stamp)
             ttl_seconds_after_finished: Some(job.ttl_seconds_after_finished),
             active_deadline_seconds: Some(i64::from(job.timeout)),
             pod_failure_policy: Some(disruptions_are_not_failures()),
-            template: PodTemplateSpec { metadata: Some(user_stamp.template_meta()), spec: Some(pod) },
+            template: PodTemplateSpec {
+                metadata: Some(user_stamp.template_meta()),
+                spec: Some(pod),
+            },
             ..JobSpec::default()
         }),
         ..Job::default()
@@ -99,7 +120,10 @@ fn disruptions_are_not_failures() -> PodFailurePolicy {
     PodFailurePolicy {
         rules: vec![PodFailurePolicyRule {
             action: "Ignore".into(),
-            on_pod_conditions: Some(vec![PodFailurePolicyOnPodConditionsPattern { type_: "DisruptionTarget".into(), status: "True".into() }]),
+            on_pod_conditions: Some(vec![PodFailurePolicyOnPodConditionsPattern {
+                type_: "DisruptionTarget".into(),
+                status: "True".into(),
+            }]),
             on_exit_codes: None,
         }],
     }
@@ -124,9 +148,15 @@ fn restricted() -> SecurityContext {
         run_as_user: Some(RUN_AS),
         run_as_group: Some(RUN_AS),
         allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
         read_only_root_filesystem: Some(true),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
         ..SecurityContext::default()
     }
 }
@@ -137,38 +167,76 @@ fn script_env(job: &JobConfig, runtime: Runtime, names: &JobNames, has_deps: boo
     let args = EnvVar {
         name: ARGS_ENV.into(),
         value_from: Some(EnvVarSource {
-            config_map_key_ref: Some(ConfigMapKeySelector { name: names.script_config_map(), key: ARGS_KEY.into(), optional: None }),
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: names.script_config_map(),
+                key: ARGS_KEY.into(),
+                optional: None,
+            }),
             ..EnvVarSource::default()
         }),
         value: None,
     };
-    let deps_path = runtime.dependency_path_env().filter(|_| has_deps).map(|(name, value)| plain_env(name, &value));
+    let deps_path = runtime
+        .dependency_path_env()
+        .filter(|_| has_deps)
+        .map(|(name, value)| plain_env(name, &value));
     let user = job.env.keys().map(|name| EnvVar {
         name: name.clone(),
         value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: names.env_secret(), key: name.clone(), optional: None }),
+            secret_key_ref: Some(SecretKeySelector {
+                name: names.env_secret(),
+                key: name.clone(),
+                optional: None,
+            }),
             ..EnvVarSource::default()
         }),
         value: None,
     });
-    [args, plain_env("HOME", "/tmp")].into_iter().chain(deps_path).chain(user).collect()
+    [args, plain_env("HOME", "/tmp")]
+        .into_iter()
+        .chain(deps_path)
+        .chain(user)
+        .collect()
 }
 
 fn plain_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
 }
 
 fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount { name: volume.into(), mount_path: path.into(), read_only: read_only.then_some(true), ..VolumeMount::default() }
+    VolumeMount {
+        name: volume.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
 }
 
 fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() }
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }
 }
 
 fn resources(resources: &Resources) -> Option<ResourceRequirements> {
-    let quantities = |map: &BTreeMap<String, String>| non_empty(map.iter().map(|(name, q)| (name.clone(), Quantity(q.clone()))).collect());
-    let requirements = ResourceRequirements { requests: quantities(&resources.requests), limits: quantities(&resources.limits), claims: None };
+    let quantities = |map: &BTreeMap<String, String>| {
+        non_empty(
+            map.iter()
+                .map(|(name, q)| (name.clone(), Quantity(q.clone())))
+                .collect(),
+        )
+    };
+    let requirements = ResourceRequirements {
+        requests: quantities(&resources.requests),
+        limits: quantities(&resources.limits),
+        claims: None,
+    };
     (requirements.requests.is_some() || requirements.limits.is_some()).then_some(requirements)
 }
 

@@ -37,17 +37,37 @@ pub struct JobBundle {
     pub timeout_seconds: u32,
 }
 
-pub fn bundle(config: &ToolConfig, script: &str, names: &JobNames, context: &PlanContext) -> JobBundle {
+pub fn bundle(
+    config: &ToolConfig,
+    script: &str,
+    names: &JobNames,
+    context: &PlanContext,
+) -> JobBundle {
     let stamp = Stamp::new(context);
     let namespace = &config.job.namespace;
     let config_map_name = names.script_config_map();
-    let config_map = config_map::build(&config_map_name, namespace, &stamp, config.runtime.script_file(), script, &config.args_json);
+    let config_map = config_map::build(
+        &config_map_name,
+        namespace,
+        &stamp,
+        config.runtime.script_file(),
+        script,
+        &config.args_json,
+    );
     let mut manifests = vec![manifest("ConfigMap", &config_map_name, &config_map)];
     if !config.job.env.is_empty() {
         let secret_name = names.env_secret();
-        manifests.push(manifest("Secret", &secret_name, &secret::build(&secret_name, namespace, &stamp, &config.job.env)));
+        manifests.push(manifest(
+            "Secret",
+            &secret_name,
+            &secret::build(&secret_name, namespace, &stamp, &config.job.env),
+        ));
     }
-    manifests.push(manifest("Job", &names.job, &job::build(&config.job, config.runtime, names, &stamp)));
+    manifests.push(manifest(
+        "Job",
+        &names.job,
+        &job::build(&config.job, config.runtime, names, &stamp),
+    ));
     JobBundle {
         namespace: namespace.clone(),
         job_name: names.job.clone(),
@@ -58,5 +78,9 @@ pub fn bundle(config: &ToolConfig, script: &str, names: &JobNames, context: &Pla
 
 fn manifest(kind: &str, name: &str, object: &impl Serialize) -> Manifest {
     let body = serde_json::to_value(object).expect("k8s-openapi objects always serialize");
-    Manifest { kind: kind.into(), name: name.into(), body }
+    Manifest {
+        kind: kind.into(),
+        name: name.into(),
+        body,
+    }
 }

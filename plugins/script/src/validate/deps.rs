@@ -28,7 +28,9 @@ fn common(spec: &str) -> Result<(), Invalid> {
 fn is_python_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }
@@ -39,12 +41,19 @@ const PYTHON_OPERATORS: [&str; 8] = ["===", "==", "!=", "~=", ">=", "<=", ">", "
 pub(crate) fn python(spec: &str) -> Result<(), Invalid> {
     common(spec)?;
     let bad = |what: &str| {
-        Invalid::new(format!("{spec:?} is not a Python requirement ({what})"), "write name[extras] with optional version clauses, e.g. pandas, pandas==2.2.3, pandas>=2,<3, requests[socks]")
+        Invalid::new(
+            format!("{spec:?} is not a Python requirement ({what})"),
+            "write name[extras] with optional version clauses, e.g. pandas, pandas==2.2.3, pandas>=2,<3, requests[socks]",
+        )
     };
-    let name_end = spec.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).unwrap_or(spec.len());
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(spec.len());
     let (name, mut rest) = spec.split_at(name_end);
     if !is_python_name(name) {
-        return Err(bad("the package name must start and end with a letter or digit"));
+        return Err(bad(
+            "the package name must start and end with a letter or digit",
+        ));
     }
     if let Some(after) = rest.strip_prefix('[') {
         let (extras, after) = after.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
@@ -57,11 +66,19 @@ pub(crate) fn python(spec: &str) -> Result<(), Invalid> {
         return Ok(());
     }
     for clause in rest.split(',') {
-        let operator = PYTHON_OPERATORS.iter().find(|op| clause.starts_with(*op)).ok_or_else(|| bad("expected a version operator such as == or >="))?;
+        let operator = PYTHON_OPERATORS
+            .iter()
+            .find(|op| clause.starts_with(*op))
+            .ok_or_else(|| bad("expected a version operator such as == or >="))?;
         let version = &clause[operator.len()..];
-        let version_ok = !version.is_empty() && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '_' | '-'));
+        let version_ok = !version.is_empty()
+            && version.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '_' | '-')
+            });
         if !version_ok {
-            return Err(bad("invalid version; URLs, paths and environment markers are not supported"));
+            return Err(bad(
+                "invalid version; URLs, paths and environment markers are not supported",
+            ));
         }
     }
     Ok(())
@@ -71,16 +88,25 @@ fn is_npm_name_part(part: &str) -> bool {
     !part.is_empty()
         && part.len() <= 214
         && !part.starts_with(['.', '_'])
-        && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_' | '~'))
+        && part.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_' | '~')
+        })
 }
 
 /// `[@scope/]name[@range]` with a semver range or tag; no URLs, git or file specs.
 pub(crate) fn npm(spec: &str) -> Result<(), Invalid> {
     common(spec)?;
-    let bad = |what: &str| Invalid::new(format!("{spec:?} is not an npm package spec ({what})"), "write name or name@range, e.g. lodash, lodash@^4.17.21, @scope/pkg@1.2.3");
+    let bad = |what: &str| {
+        Invalid::new(
+            format!("{spec:?} is not an npm package spec ({what})"),
+            "write name or name@range, e.g. lodash, lodash@^4.17.21, @scope/pkg@1.2.3",
+        )
+    };
     let (scope, unscoped) = match spec.strip_prefix('@') {
         Some(rest) => {
-            let (scope, rest) = rest.split_once('/').ok_or_else(|| bad("a scoped name needs @scope/name"))?;
+            let (scope, rest) = rest
+                .split_once('/')
+                .ok_or_else(|| bad("a scoped name needs @scope/name"))?;
             (Some(scope), rest)
         }
         None => (None, spec),
@@ -90,12 +116,20 @@ pub(crate) fn npm(spec: &str) -> Result<(), Invalid> {
         None => (unscoped, None),
     };
     if scope.is_some_and(|scope| !is_npm_name_part(scope)) || !is_npm_name_part(name) {
-        return Err(bad("names use lowercase letters, digits, '-', '.', '_' and '~'"));
+        return Err(bad(
+            "names use lowercase letters, digits, '-', '.', '_' and '~'",
+        ));
     }
     if let Some(range) = range {
-        let range_ok = !range.is_empty() && range.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '^' | '~' | '<' | '>' | '=' | '*' | '|' | '+' | '-'));
+        let range_ok = !range.is_empty()
+            && range.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, '.' | '^' | '~' | '<' | '>' | '=' | '*' | '|' | '+' | '-')
+            });
         if !range_ok {
-            return Err(bad("invalid version range; URLs, git and file specs are not supported"));
+            return Err(bad(
+                "invalid version range; URLs, git and file specs are not supported",
+            ));
         }
     }
     Ok(())
@@ -107,20 +141,57 @@ mod tests {
 
     #[test]
     fn python_requirements() {
-        for ok in ["pandas", "pandas==2.2.3", "pandas>=2", "pandas>=2,<3", "requests[socks,security]>=2.31", "zope.interface", "a_b-c", "numpy~=1.26.0"] {
+        for ok in [
+            "pandas",
+            "pandas==2.2.3",
+            "pandas>=2",
+            "pandas>=2,<3",
+            "requests[socks,security]>=2.31",
+            "zope.interface",
+            "a_b-c",
+            "numpy~=1.26.0",
+        ] {
             assert!(python(ok).is_ok(), "{ok}");
         }
-        for bad in ["--index-url=x", "pandas\n", "pandas >=2", "./local", "git+https://x/y", "pandas@https://x", "pandas;python_version<'3'", "pandas[", "-e.", "pandas==", "_x"] {
+        for bad in [
+            "--index-url=x",
+            "pandas\n",
+            "pandas >=2",
+            "./local",
+            "git+https://x/y",
+            "pandas@https://x",
+            "pandas;python_version<'3'",
+            "pandas[",
+            "-e.",
+            "pandas==",
+            "_x",
+        ] {
             assert!(python(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn npm_specs() {
-        for ok in ["lodash", "lodash@4.17.21", "lodash@^4", "@types/node@20", "left-pad@latest", "a@>=1<2"] {
+        for ok in [
+            "lodash",
+            "lodash@4.17.21",
+            "lodash@^4",
+            "@types/node@20",
+            "left-pad@latest",
+            "a@>=1<2",
+        ] {
             assert!(npm(ok).is_ok(), "{ok}");
         }
-        for bad in ["--registry=x", "Lodash", "lodash@", "@scope", "github:user/repo", "lodash@git+https://x", "./dir", "a b"] {
+        for bad in [
+            "--registry=x",
+            "Lodash",
+            "lodash@",
+            "@scope",
+            "github:user/repo",
+            "lodash@git+https://x",
+            "./dir",
+            "a b",
+        ] {
             assert!(npm(bad).is_err(), "{bad}");
         }
     }

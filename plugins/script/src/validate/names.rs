@@ -27,7 +27,10 @@ pub(crate) fn namespace(text: &str) -> Result<(), Invalid> {
     }
     Err(Invalid::new(
         format!("{text:?} is not a valid namespace (a DNS-1123 label)"),
-        format!("use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters, e.g. {:?}", suggest_dns_label(text)),
+        format!(
+            "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters, e.g. {:?}",
+            suggest_dns_label(text)
+        ),
     ))
 }
 
@@ -38,17 +41,28 @@ pub(crate) fn object_name(text: &str) -> Result<(), Invalid> {
     }
     Err(Invalid::new(
         format!("{text:?} is not a valid Kubernetes object name (a DNS-1123 subdomain)"),
-        format!("use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. {:?}", suggest_dns_label(text)),
+        format!(
+            "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. {:?}",
+            suggest_dns_label(text)
+        ),
     ))
 }
 
 /// A best-effort valid spelling of `text`, for fix messages.
 fn suggest_dns_label(text: &str) -> String {
-    let cleaned: String = text.to_ascii_lowercase().chars().map(|c| if is_lower_alnum(c) { c } else { '-' }).collect();
+    let cleaned: String = text
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if is_lower_alnum(c) { c } else { '-' })
+        .collect();
     let trimmed = cleaned.trim_matches('-');
     let short: String = trimmed.chars().take(63).collect();
     let short = short.trim_end_matches('-');
-    if short.is_empty() { "my-name".into() } else { short.to_owned() }
+    if short.is_empty() {
+        "my-name".into()
+    } else {
+        short.to_owned()
+    }
 }
 
 fn is_alnum(c: char) -> bool {
@@ -59,7 +73,9 @@ fn is_alnum(c: char) -> bool {
 pub(crate) fn is_label_value(text: &str) -> bool {
     text.is_empty()
         || (text.len() <= 63
-            && text.chars().all(|c| is_alnum(c) || matches!(c, '-' | '_' | '.'))
+            && text
+                .chars()
+                .all(|c| is_alnum(c) || matches!(c, '-' | '_' | '.'))
             && text.starts_with(is_alnum)
             && text.ends_with(is_alnum))
 }
@@ -68,7 +84,11 @@ pub(crate) fn label_value(text: &str) -> Result<(), Invalid> {
     if is_label_value(text) {
         return Ok(());
     }
-    let why = if text.len() > 63 { "is longer than 63 characters" } else { "has characters a label value may not have" };
+    let why = if text.len() > 63 {
+        "is longer than 63 characters"
+    } else {
+        "has characters a label value may not have"
+    };
     Err(Invalid::new(
         format!("label value {text:?} {why}"),
         "use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit (put longer text in an annotation)",
@@ -82,13 +102,19 @@ pub(crate) fn qualified_name(text: &str) -> Result<(), Invalid> {
         None => (None, text),
     };
     let fix = "write `name` or `prefix/name`: name is at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit; prefix is a lowercase DNS name such as example.com";
-    if let Some(prefix) = prefix {
-        if !is_dns1123_subdomain(prefix) {
-            return Err(Invalid::new(format!("key prefix {prefix:?} is not a lowercase DNS subdomain"), fix));
-        }
+    if let Some(prefix) = prefix
+        && !is_dns1123_subdomain(prefix)
+    {
+        return Err(Invalid::new(
+            format!("key prefix {prefix:?} is not a lowercase DNS subdomain"),
+            fix,
+        ));
     }
     if name.is_empty() || !is_label_value(name) {
-        return Err(Invalid::new(format!("key {text:?} is not a valid qualified name"), fix));
+        return Err(Invalid::new(
+            format!("key {text:?} is not a valid qualified name"),
+            fix,
+        ));
     }
     Ok(())
 }
@@ -121,6 +147,10 @@ mod tests {
         assert!(qualified_name("example.com/team").is_ok());
         assert!(qualified_name("Example.com/team").is_err());
         assert!(qualified_name("a/").is_err());
-        assert!(env_var_name("_X1").is_ok() && env_var_name("1BAD").is_err() && env_var_name("A-B").is_err());
+        assert!(
+            env_var_name("_X1").is_ok()
+                && env_var_name("1BAD").is_err()
+                && env_var_name("A-B").is_err()
+        );
     }
 }

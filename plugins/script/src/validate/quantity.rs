@@ -3,8 +3,25 @@
 
 use crate::error::Invalid;
 
-const BINARY: [(&str, f64); 6] = [("Ki", 1024.0), ("Mi", 1048576.0), ("Gi", 1073741824.0), ("Ti", 1099511627776.0), ("Pi", 1125899906842624.0), ("Ei", 1152921504606846976.0)];
-const DECIMAL: [(&str, f64); 9] = [("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("", 1.0), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15)];
+const BINARY: [(&str, f64); 6] = [
+    ("Ki", 1024.0),
+    ("Mi", 1048576.0),
+    ("Gi", 1073741824.0),
+    ("Ti", 1099511627776.0),
+    ("Pi", 1125899906842624.0),
+    ("Ei", 1152921504606846976.0),
+];
+const DECIMAL: [(&str, f64); 9] = [
+    ("n", 1e-9),
+    ("u", 1e-6),
+    ("m", 1e-3),
+    ("", 1.0),
+    ("k", 1e3),
+    ("M", 1e6),
+    ("G", 1e9),
+    ("T", 1e12),
+    ("P", 1e15),
+];
 
 /// Which resource a quantity is for: it decides the fix text and the memory-only checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +53,8 @@ impl Resource {
 
 /// Parse `text` as a quantity for `resource`; the value in base units (cores, bytes).
 pub(crate) fn parse(text: &str, resource: Resource) -> Result<f64, Invalid> {
-    let not_quantity = |fix: String| Invalid::new(format!("{text:?} is not a Kubernetes quantity"), fix);
+    let not_quantity =
+        |fix: String| Invalid::new(format!("{text:?} is not a Kubernetes quantity"), fix);
     let number_len = text
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-'))))
@@ -48,11 +66,22 @@ pub(crate) fn parse(text: &str, resource: Resource) -> Result<f64, Invalid> {
         return Err(not_quantity(resource.examples().into()));
     }
     let Some(multiplier) = multiplier(suffix) else {
-        return Err(not_quantity(suffix_fix(digits, suffix).unwrap_or_else(|| resource.examples().into())));
+        return Err(not_quantity(
+            suffix_fix(digits, suffix).unwrap_or_else(|| resource.examples().into()),
+        ));
     };
-    let value = digits.parse::<f64>().map_err(|_| not_quantity(resource.examples().into()))? * multiplier;
+    let value = digits
+        .parse::<f64>()
+        .map_err(|_| not_quantity(resource.examples().into()))?
+        * multiplier;
     if number.starts_with('-') && value != 0.0 {
-        return Err(Invalid::new(format!("{text:?} is negative"), format!("a resource amount must be zero or more; {}", resource.examples())));
+        return Err(Invalid::new(
+            format!("{text:?} is negative"),
+            format!(
+                "a resource amount must be zero or more; {}",
+                resource.examples()
+            ),
+        ));
     }
     if resource != Resource::Cpu && suffix == "m" {
         return Err(Invalid::new(
@@ -64,13 +93,19 @@ pub(crate) fn parse(text: &str, resource: Resource) -> Result<f64, Invalid> {
 }
 
 fn multiplier(suffix: &str) -> Option<f64> {
-    if let Some((_, m)) = BINARY.iter().chain(DECIMAL.iter()).find(|(s, _)| *s == suffix) {
+    if let Some((_, m)) = BINARY
+        .iter()
+        .chain(DECIMAL.iter())
+        .find(|(s, _)| *s == suffix)
+    {
         return Some(*m);
     }
     // Decimal exponent: e3, E-2, e+6.
     let exponent = suffix.strip_prefix(['e', 'E'])?;
     let digits = exponent.trim_start_matches(['+', '-']);
-    let valid = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && exponent.len() - digits.len() <= 1;
+    let valid = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && exponent.len() - digits.len() <= 1;
     if !valid {
         return None;
     }
@@ -82,11 +117,15 @@ fn suffix_fix(digits: &str, suffix: &str) -> Option<String> {
     let first = suffix.chars().next()?.to_ascii_uppercase();
     let rest = &suffix[1..];
     let unit_letters = ['K', 'M', 'G', 'T', 'P', 'E'];
-    if !unit_letters.contains(&first) || !(rest.is_empty() || matches!(rest, "b" | "B" | "i" | "I" | "ib" | "iB" | "IB")) {
+    if !unit_letters.contains(&first)
+        || !(rest.is_empty() || matches!(rest, "b" | "B" | "i" | "I" | "ib" | "iB" | "IB"))
+    {
         return None;
     }
     let decimal = if first == 'K' { 'k' } else { first };
-    Some(format!("use {digits}{first}i (binary) or {digits}{decimal} (decimal); units are case-sensitive"))
+    Some(format!(
+        "use {digits}{first}i (binary) or {digits}{decimal} (decimal); units are case-sensitive"
+    ))
 }
 
 #[cfg(test)]
@@ -107,14 +146,42 @@ mod tests {
     #[test]
     fn refuses_typos_with_a_fix() {
         let err = parse("1Gb", Resource::Memory).unwrap_err();
-        assert!(err.fix.contains("use 1Gi (binary) or 1G (decimal)"), "{err:?}");
-        assert!(parse("1gi", Resource::Memory).unwrap_err().fix.contains("1Gi"));
-        assert!(parse("512kb", Resource::Memory).unwrap_err().fix.contains("512Ki (binary) or 512k"));
-        assert!(parse("lots", Resource::Cpu).unwrap_err().fix.contains("millicores"));
+        assert!(
+            err.fix.contains("use 1Gi (binary) or 1G (decimal)"),
+            "{err:?}"
+        );
+        assert!(
+            parse("1gi", Resource::Memory)
+                .unwrap_err()
+                .fix
+                .contains("1Gi")
+        );
+        assert!(
+            parse("512kb", Resource::Memory)
+                .unwrap_err()
+                .fix
+                .contains("512Ki (binary) or 512k")
+        );
+        assert!(
+            parse("lots", Resource::Cpu)
+                .unwrap_err()
+                .fix
+                .contains("millicores")
+        );
         assert!(parse("", Resource::Cpu).is_err());
         assert!(parse("1.2.3", Resource::Cpu).is_err());
-        assert!(parse("-1", Resource::Cpu).unwrap_err().message.contains("negative"));
-        assert!(parse("256m", Resource::Memory).unwrap_err().fix.contains("256Mi"));
+        assert!(
+            parse("-1", Resource::Cpu)
+                .unwrap_err()
+                .message
+                .contains("negative")
+        );
+        assert!(
+            parse("256m", Resource::Memory)
+                .unwrap_err()
+                .fix
+                .contains("256Mi")
+        );
         assert!(parse("1e", Resource::Cpu).is_err());
     }
 }

@@ -29,10 +29,15 @@ pub fn examples() -> Vec<(String, String, Value)> {
     files
         .into_iter()
         .map(|path| {
-            let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let doc: Value =
+                serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let step = &doc["workflow"][0];
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            (stem, step["step"].as_str().unwrap().to_owned(), step["tool"].clone())
+            (
+                stem,
+                step["step"].as_str().unwrap().to_owned(),
+                step["tool"].clone(),
+            )
         })
         .collect()
 }
@@ -63,17 +68,28 @@ impl FakeSources {
     }
     /// Serves the http example's URL.
     pub fn examples() -> Self {
-        FakeSources::default().with_url("https://raw.githubusercontent.com/org/repo/main/scripts/process.py", REMOTE_SCRIPT.as_bytes())
+        FakeSources::default().with_url(
+            "https://raw.githubusercontent.com/org/repo/main/scripts/process.py",
+            REMOTE_SCRIPT.as_bytes(),
+        )
     }
 }
 
 impl ScriptSources for FakeSources {
     fn read_file(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, SourceError> {
-        let body = self.files.get(path).cloned().ok_or_else(|| SourceError::NotFound(format!("no file {path}")))?;
+        let body = self
+            .files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| SourceError::NotFound(format!("no file {path}")))?;
         cap(body, max_bytes)
     }
     fn fetch(&self, uri: &str, max_bytes: u64) -> Result<Vec<u8>, SourceError> {
-        let body = self.urls.get(uri).cloned().unwrap_or_else(|| Err(SourceError::NotFound(format!("404 for {uri}"))))?;
+        let body = self
+            .urls
+            .get(uri)
+            .cloned()
+            .unwrap_or_else(|| Err(SourceError::NotFound(format!("404 for {uri}"))))?;
         cap(body, max_bytes)
     }
 }
@@ -81,7 +97,10 @@ impl ScriptSources for FakeSources {
 /// The host's capabilities refuse bodies over `max_bytes`; the fake does the same.
 fn cap(body: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, SourceError> {
     if body.len() as u64 > max_bytes {
-        return Err(SourceError::TooLarge(format!("{} bytes > {max_bytes}", body.len())));
+        return Err(SourceError::TooLarge(format!(
+            "{} bytes > {max_bytes}",
+            body.len()
+        )));
     }
     Ok(body)
 }
