@@ -168,6 +168,12 @@ fn bad_configs_name_the_field_and_the_fix() {
             "set tool.script.runtime",
         ),
         (
+            "args over the argv limit",
+            set("/args", json!({"blob": "x".repeat(130 * 1024)})),
+            "tool.args",
+            "pass large data by reference",
+        ),
+        (
             "script over 1 MiB",
             set("/script/content", json!("#".repeat(mib + 1))),
             "tool.script.content",

@@ -392,8 +392,10 @@ fn a_script_with_template_braces_is_kept_verbatim() {
 #[test]
 fn the_size_cap_counts_script_and_args_together() {
     let cap = noetl_plugin_script::CONFIG_MAP_CAP;
-    let args = json!({"k": "v"});
+    // The largest args allowed (they also travel as one argv item).
+    let args = json!({"k": "x".repeat(noetl_plugin_script::config::MAX_ARGS_BYTES - 8)});
     let args_len = args.to_string().len();
+    assert_eq!(args_len, noetl_plugin_script::config::MAX_ARGS_BYTES);
     let with =
         |content: String| json!({"script": {"type": "inline", "content": content}, "args": args});
     assert!(

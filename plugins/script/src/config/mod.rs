@@ -60,6 +60,7 @@ pub fn parse(config: &Value) -> Result<ToolConfig, Vec<FieldError>> {
     let args_json = tool
         .get("args")
         .map_or_else(|| "{}".to_owned(), Value::to_string);
+    check_args_size(&args_json, &mut errors);
     let job = match tool.get("job") {
         Some(value) => job::parse(value, "tool.job", &mut errors),
         None => Some(JobConfig::default()),
@@ -81,6 +82,25 @@ pub fn parse(config: &Value) -> Result<ToolConfig, Vec<FieldError>> {
             runtime,
         }),
         _ => Err(errors.into_vec()),
+    }
+}
+
+/// Linux refuses to start a process with any single argv or env string over 128 KiB
+/// (`MAX_ARG_STRLEN`, counting the NUL). The args reach the script as one argv item and as
+/// the env var `NOETL_ARGS=...`, so larger args would fail at container start; refuse them
+/// now, while nothing exists yet.
+pub const MAX_ARGS_BYTES: usize = 128 * 1024 - "NOETL_ARGS=".len() - 1;
+
+fn check_args_size(args_json: &str, errors: &mut Errors) {
+    if args_json.len() > MAX_ARGS_BYTES {
+        errors.push(
+            "tool.args",
+            format!(
+                "args are {} bytes as JSON; a process argument can be at most {MAX_ARGS_BYTES} bytes",
+                args_json.len()
+            ),
+            "pass large data by reference: put it in object storage or a file and give its location in args",
+        );
     }
 }
 
