@@ -1,0 +1,245 @@
+//! Typed reading of the untyped config JSON. Every getter records a field error (with the
+//! dotted path) instead of stopping, so `plan` reports all problems at once.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::did_you_mean;
+use crate::error::Errors;
+
+/// `tool.job` + `timeout` → `tool.job.timeout`.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    format!("{path}.{key}")
+}
+
+/// `tool.job.install_dependencies` + 2 → `tool.job.install_dependencies[2]`.
+pub(crate) fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// How a JSON value's type is named in messages ("found a number (8080)").
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => format!("a string ({})", shorten(s)),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        format!("{:?}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// A JSON object whose keys were checked against the known ones (unknown keys reported
+/// with a did-you-mean). Absent keys and `null` values read as "not given".
+pub(crate) struct ObjectReader<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// Open `value` as an object at `path`; `None` (error recorded) when it is not one.
+    pub fn open(value: &'a Value, path: &str, known: &[&str], errors: &mut Errors) -> Option<Self> {
+        let Some(map) = value.as_object() else {
+            errors.push(
+                path,
+                format!("expected a mapping, found {}", describe(value)),
+                format!("write {path} as a mapping of fields: {}", known.join(", ")),
+            );
+            return None;
+        };
+        for key in map.keys().filter(|key| !known.contains(&key.as_str())) {
+            errors.push(
+                &join(path, key),
+                format!("unknown field `{key}`"),
+                did_you_mean::suggestion(key, known),
+            );
+        }
+        Some(ObjectReader {
+            path: path.to_owned(),
+            map,
+        })
+    }
+
+    pub fn path(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    /// The value of `key`, unless absent or null.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|value| !value.is_null())
+    }
+
+    /// A nested object.
+    pub fn object(
+        &self,
+        key: &str,
+        known: &[&str],
+        errors: &mut Errors,
+    ) -> Option<ObjectReader<'a>> {
+        ObjectReader::open(self.get(key)?, &self.path(key), known, errors)
+    }
+
+    /// A string field.
+    pub fn string(&self, key: &str, example: &str, errors: &mut Errors) -> Option<String> {
+        let value = self.get(key)?;
+        expect_string(value, &self.path(key), example, errors)
+    }
+
+    /// A whole number within `min..=max` (JSON numbers only: `"60"` is refused so a
+    /// quoted value is not silently reinterpreted).
+    pub fn integer(
+        &self,
+        key: &str,
+        min: i64,
+        max: i64,
+        unit: &str,
+        errors: &mut Errors,
+    ) -> Option<i64> {
+        let value = self.get(key)?;
+        let path = self.path(key);
+        let number = match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64(),
+            Value::String(s) if s.trim().parse::<i64>().is_ok() => {
+                errors.push(
+                    &path,
+                    format!("expected a whole number, found {}", describe(value)),
+                    format!("write {} without quotes", s.trim()),
+                );
+                return None;
+            }
+            _ => {
+                errors.push(
+                    &path,
+                    format!("expected a whole number{unit}, found {}", describe(value)),
+                    format!("write a whole number between {min} and {max}"),
+                );
+                return None;
+            }
+        };
+        match number {
+            Some(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                errors.push(
+                    &path,
+                    format!("{value} is out of range"),
+                    format!("write a whole number between {min} and {max}{unit}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each with its path (`field[i]`), for per-item validation.
+    pub fn string_list(
+        &self,
+        key: &str,
+        example: &str,
+        errors: &mut Errors,
+    ) -> Vec<(String, String)> {
+        let Some(value) = self.get(key) else {
+            return Vec::new();
+        };
+        let path = self.path(key);
+        let Some(items) = value.as_array() else {
+            errors.push(
+                &path,
+                format!("expected a list of strings, found {}", describe(value)),
+                format!("write a list, e.g. [{example}]"),
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let item_path = index(&path, i);
+                expect_string(item, &item_path, example, errors).map(|text| (item_path, text))
+            })
+            .collect()
+    }
+
+    /// A mapping of string to string (env, labels); values must already be strings, so a
+    /// templated `8080` is never quietly turned from a number back into text.
+    /// With `Echo::Never` a wrong value is described by type only (env values may be secrets).
+    pub fn string_map(
+        &self,
+        key: &str,
+        example: &str,
+        echo: Echo,
+        errors: &mut Errors,
+    ) -> BTreeMap<String, String> {
+        let Some(value) = self.get(key) else {
+            return BTreeMap::new();
+        };
+        let path = self.path(key);
+        let Some(map) = value.as_object() else {
+            errors.push(
+                &path,
+                format!(
+                    "expected a mapping of names to strings, found {}",
+                    describe(value)
+                ),
+                format!("write a mapping, e.g. {{{example}}}"),
+            );
+            return BTreeMap::new();
+        };
+        map.iter()
+            .filter_map(|(name, value)| {
+                let field = join(&path, name);
+                match (value, echo) {
+                    (Value::String(text), _) => Some((name.clone(), text.clone())),
+                    (_, Echo::Never) => {
+                        errors.push(&field, "expected a string, found another type (value not shown: it may be a secret)", "quote the value so it is a string");
+                        None
+                    }
+                    (_, Echo::Values) => expect_string(value, &field, example, errors).map(|text| (name.clone(), text)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether error messages may quote a wrong value back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Echo {
+    Values,
+    Never,
+}
+
+/// `value` as a string, or a recorded error whose fix shows how to quote it.
+pub(crate) fn expect_string(
+    value: &Value,
+    path: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(_) | Value::Bool(_) => {
+            errors.push(
+                path,
+                format!("expected a string, found {}", describe(value)),
+                format!("quote the value: \"{value}\""),
+            );
+            None
+        }
+        _ => {
+            errors.push(
+                path,
+                format!("expected a string, found {}", describe(value)),
+                format!("write a string, e.g. {example}"),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The job bundle: ConfigMap, Secret (only with env), Job last, built with k8s-openapi
+//! types so every field name and shape is the API's own.
+
+mod config_map;
+mod job;
+mod metadata;
+mod secret;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use config_map::ARGS_KEY;
+pub use job::{INSTALL_CONTAINER, SCRIPT_CONTAINER};
+pub use metadata::{LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY};
+
+use crate::config::ToolConfig;
+use crate::context::PlanContext;
+use crate::naming::JobNames;
+use metadata::Stamp;
+
+/// One object of the bundle (mirror of the WIT `manifest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub kind: String,
+    pub name: String,
+    pub body: Value,
+}
+
+/// Everything the host needs to run the job (mirror of the WIT `job-bundle`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobBundle {
+    pub namespace: String,
+    pub job_name: String,
+    /// Supporting objects first, the Job last (the host creates them in order, then makes
+    /// the Job their owner; they carry no ownerReference yet because the Job has no uid).
+    pub manifests: Vec<Manifest>,
+    pub timeout_seconds: u32,
+}
+
+pub fn bundle(
+    config: &ToolConfig,
+    script: &str,
+    names: &JobNames,
+    context: &PlanContext,
+) -> JobBundle {
+    let stamp = Stamp::new(context);
+    let namespace = &config.job.namespace;
+    let config_map_name = names.script_config_map();
+    let config_map = config_map::build(
+        &config_map_name,
+        namespace,
+        &stamp,
+        config.runtime.script_file(),
+        script,
+        &config.args_json,
+    );
+    let mut manifests = vec![manifest("ConfigMap", &config_map_name, &config_map)];
+    if !config.job.env.is_empty() {
+        let secret_name = names.env_secret();
+        manifests.push(manifest(
+            "Secret",
+            &secret_name,
+            &secret::build(&secret_name, namespace, &stamp, &config.job.env),
+        ));
+    }
+    manifests.push(manifest(
+        "Job",
+        &names.job,
+        &job::build(&config.job, config.runtime, names, &stamp),
+    ));
+    JobBundle {
+        namespace: namespace.clone(),
+        job_name: names.job.clone(),
+        manifests,
+        timeout_seconds: config.job.timeout + crate::config::TIMEOUT_GRACE_SECONDS,
+    }
+}
+
+fn manifest(kind: &str, name: &str, object: &impl Serialize) -> Manifest {
+    let body = serde_json::to_value(object).expect("k8s-openapi objects always serialize");
+    Manifest {
+        kind: kind.into(),
+        name: name.into(),
+        body,
+    }
+}
