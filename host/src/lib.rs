@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod cache;
 pub mod capability;
 pub mod engine;
+pub mod fetch;
 pub mod paths;
 pub mod plugin;
 pub mod policy;
