@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::backend::Backend;
 use crate::bindings::types::{CapabilityError, FieldError, PlanResult, ToolError};
-use crate::capability::Capabilities;
+use crate::capability::{Capabilities, Fetcher};
+use crate::fetch::HostFetcher;
 use crate::plugin::{CallEnv, PluginError, PluginSet, convert};
 use crate::policy::Policy;
 
@@ -87,19 +88,22 @@ pub struct Executor {
     pub plugins: Arc<PluginSet>,
     pub policy: Arc<Policy>,
     pub backend: Arc<dyn Backend>,
-    /// Providers handed to plugins with their grant (fetcher, Kubernetes API).
+    /// Providers handed to plugins with their grant (Kubernetes API, redactor).
     pub providers: Capabilities,
+    /// The `fetch` capability's fetcher; scoped per call to the plugin's grant so that
+    /// redirects, too, only reach granted hosts.
+    pub fetcher: Option<HostFetcher>,
 }
 
 impl Executor {
     /// The capabilities plugin `name` gets for a step whose playbook lives in `base_dir`.
     fn call_env(&self, name: &str, base_dir: Option<PathBuf>) -> CallEnv {
-        let caps = Capabilities {
-            plugin: name.into(),
-            grant: self.policy.grant(name),
-            base_dir,
-            ..self.providers.clone()
+        let grant = self.policy.grant(name);
+        let fetcher = match (&self.fetcher, &grant.fetch) {
+            (Some(fetcher), Some(hosts)) => Some(Arc::new(fetcher.with_redirect_grant(hosts.clone())) as Arc<dyn Fetcher>),
+            _ => None,
         };
+        let caps = Capabilities { plugin: name.into(), grant, base_dir, fetcher, ..self.providers.clone() };
         CallEnv { caps: Arc::new(caps), limits: self.policy.limits(name) }
     }
 
@@ -125,7 +129,10 @@ impl Executor {
                 let bundle = convert::bundle_from_wit(bundle)
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
-                let outcome = self.backend.run(&bundle).await?;
+                let redactor = self.providers.redactor.clone();
+                let job = bundle.job_name.clone();
+                let on_log = move |line: &str| tracing::info!(target: "noetl::job", job = %job, "{}", redactor.redact(line));
+                let outcome = self.backend.run(&bundle, &on_log).await?;
                 let json = plugin.finish(&env, &config_text, &context_text, &outcome).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
                 parse_response(kind, &json)?
             }

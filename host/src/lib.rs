@@ -7,6 +7,7 @@ pub mod cache;
 pub mod capability;
 pub mod engine;
 pub mod execute;
+pub mod fetch;
 pub mod paths;
 pub mod playbook;
 pub mod plugin;

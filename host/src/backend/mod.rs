@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 pub mod kubernetes;
 pub mod local;
 
+/// Receives log lines of a running job.
+pub type LogSink = dyn Fn(&str) + Send + Sync;
+
+pub type BackendFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<JobOutcome>> + Send + 'a>>;
+
 /// A place where planned jobs run to a terminal state.
 pub trait Backend: Send + Sync {
     /// `local` or `kubernetes`, for messages.
@@ -16,8 +21,9 @@ pub trait Backend: Send + Sync {
 
     /// Run `bundle` until the job completes, fails, times out or cannot start. An `Err` is
     /// a problem of the backend itself (cluster unreachable, sandbox unavailable), not of
-    /// the job: a failing script is an `Ok` outcome with status `Failed`.
-    fn run<'a>(&'a self, bundle: &'a JobBundle) -> Pin<Box<dyn Future<Output = anyhow::Result<JobOutcome>> + Send + 'a>>;
+    /// the job: a failing script is an `Ok` outcome with status `Failed`. Backends that can
+    /// stream the job's log while it runs pass each line to `on_log`.
+    fn run<'a>(&'a self, bundle: &'a JobBundle, on_log: &'a LogSink) -> BackendFuture<'a>;
 }
 
 /// One Kubernetes object of a job bundle (host-side mirror of the WIT `manifest`).

@@ -96,3 +96,36 @@ impl Host for HostState {
         result
     }
 }
+
+/// The Kubernetes backend's operations serve the capability; the grant was checked above.
+impl KubeApi for crate::backend::kubernetes::KubeOps {
+    fn get<'a>(&'a self, kind: &'a str, namespace: &'a str, name: &'a str) -> KubeFuture<'a, String> {
+        Box::pin(async move { self.get(kind, namespace, name).await.map(|v| v.to_string()).map_err(ops_error) })
+    }
+
+    fn list<'a>(&'a self, kind: &'a str, namespace: &'a str, selector: &'a str) -> KubeFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let items = self.list(kind, namespace, selector).await.map_err(ops_error)?;
+            Ok(items.iter().map(|v| v.to_string()).collect())
+        })
+    }
+
+    fn create<'a>(&'a self, namespace: &'a str, body: &'a str) -> KubeFuture<'a, String> {
+        Box::pin(async move {
+            let body = serde_json::from_str(body).map_err(|e| CapabilityError::Failed(format!("kubernetes.create: body is not JSON: {e}")))?;
+            self.create(namespace, body).await.map(|v| v.to_string()).map_err(ops_error)
+        })
+    }
+
+    fn delete<'a>(&'a self, kind: &'a str, namespace: &'a str, name: &'a str) -> KubeFuture<'a, ()> {
+        Box::pin(async move { self.delete(kind, namespace, name).await.map_err(ops_error) })
+    }
+}
+
+fn ops_error(error: crate::backend::kubernetes::OpsError) -> CapabilityError {
+    use crate::backend::kubernetes::OpsError;
+    match error {
+        OpsError::NotFound(m) => CapabilityError::NotFound(m),
+        OpsError::Failed(m) => CapabilityError::Failed(m),
+    }
+}

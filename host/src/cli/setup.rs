@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use noetl_host::backend::Backend;
+use noetl_host::backend::kubernetes::{KubeOptions, KubernetesBackend};
 use noetl_host::backend::local::{ImageRuntime, LocalBackend, LocalConfig};
+use noetl_host::fetch::{FetchOptions, HostFetcher};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
@@ -87,16 +89,22 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
             let config = LocalConfig { image_runtimes, ..LocalConfig::default() };
             Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
         }
-        BackendChoice::Kubernetes => Err(Failure::new(4, "the kubernetes backend is not available in this build")),
+        BackendChoice::Kubernetes => {
+            let options = KubeOptions { kubeconfig: global.kubeconfig.clone(), context: global.kube_context.clone(), ..KubeOptions::default() };
+            let backend = KubernetesBackend::connect(options).await.map_err(|e| Failure::new(4, format!("kubernetes backend: {e:#}")))?;
+            Ok(Arc::new(backend))
+        }
     }
 }
 
 pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {
     let backend = backend(global, &loaded.policy).await?;
+    let fetcher = HostFetcher::new(FetchOptions::from_env()).map_err(|e| Failure::new(4, format!("fetch capability: {e:#}")))?;
     Ok(Executor {
         plugins: loaded.plugins.clone(),
         policy: loaded.policy.clone(),
         backend,
         providers: Capabilities { redactor: secrets.redactor().clone(), ..Capabilities::default() },
+        fetcher: Some(fetcher),
     })
 }

@@ -357,3 +357,13 @@ fn instant_at(at: Timestamp) -> Instant {
     let ahead = Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or_default();
     Instant::now() + ahead
 }
+
+impl super::Backend for KubernetesBackend {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn run<'a>(&'a self, bundle: &'a JobBundle, on_log: &'a super::LogSink) -> super::BackendFuture<'a> {
+        Box::pin(KubernetesBackend::run(self, bundle, on_log))
+    }
+}

@@ -488,10 +488,8 @@ impl super::Backend for LocalBackend {
         "local"
     }
 
-    fn run<'a>(
-        &'a self,
-        bundle: &'a JobBundle,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<JobOutcome>> + Send + 'a>> {
+    /// The local backend reports output when the job ends; it does not stream lines.
+    fn run<'a>(&'a self, bundle: &'a JobBundle, _on_log: &'a super::LogSink) -> super::BackendFuture<'a> {
         Box::pin(LocalBackend::run(self, bundle))
     }
 }

@@ -36,6 +36,12 @@ impl Tool for Hostile {
                 let fetched = capability::fetch("https://example.com/x", 1024)?;
                 done(json!(fetched.sha256))
             }
+            "fetch-url" => {
+                let url = config.get("url").and_then(Value::as_str).unwrap_or("");
+                let max_bytes = config.get("max_bytes").and_then(Value::as_u64).unwrap_or(1 << 20);
+                let fetched = capability::fetch(url, max_bytes)?;
+                done(json!({"sha256": fetched.sha256, "body": String::from_utf8_lossy(&fetched.body)}))
+            }
             "host-file" => match std::fs::read_to_string("/etc/passwd") {
                 Ok(text) => done(json!({"leaked": text})),
                 Err(error) => Err(ToolError::Failed(format!("cannot open /etc/passwd: {error}"))),
