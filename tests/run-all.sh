@@ -27,3 +27,6 @@ cargo build --locked -p noetl-host
 
 step "running the tests"
 cargo test --locked
+
+step "running the end-to-end tests against the control plane"
+cargo test --locked -- --ignored
