@@ -6,7 +6,7 @@ use noetl_plugin_sdk::{
     capability,
 };
 
-use crate::{Outcome, OutcomeStatus, PlanContext, PlanError, ScriptSources, SourceError};
+use crate::{JobOutcome, JobStatus, PlanContext, PlanError, ScriptSources, SourceError};
 
 struct ScriptTool;
 
@@ -99,13 +99,13 @@ fn tool_error(error: PlanError) -> ToolError {
     }
 }
 
-fn outcome_from_wit(outcome: sdk::JobOutcome) -> Outcome {
-    Outcome {
+fn outcome_from_wit(outcome: sdk::JobOutcome) -> JobOutcome {
+    JobOutcome {
         status: match outcome.status {
-            JobStatus::Completed => OutcomeStatus::Completed,
-            JobStatus::Failed => OutcomeStatus::Failed,
-            JobStatus::Timeout => OutcomeStatus::Timeout,
-            JobStatus::StartFailed => OutcomeStatus::StartFailed,
+            JobStatus::Completed => JobStatus::Completed,
+            JobStatus::Failed => JobStatus::Failed,
+            JobStatus::Timeout => JobStatus::Timeout,
+            JobStatus::StartFailed => JobStatus::StartFailed,
         },
         job_name: outcome.job_name,
         namespace: outcome.namespace,

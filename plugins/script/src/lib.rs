@@ -23,7 +23,8 @@ use serde_json::Value;
 pub use context::PlanContext;
 pub use error::{FieldError, PlanError, SourceError};
 pub use manifests::{JobBundle, Manifest};
-pub use response::{Outcome, OutcomeStatus, REASON_INSTALL_FAILED, finish};
+pub use noetl_protocol::{JobOutcome, JobStatus, conventions};
+pub use response::finish;
 pub use schema::config_schema;
 pub use source::{CONFIG_MAP_CAP, NoSources, ScriptSources};
 

@@ -1,51 +1,22 @@
 //! The tool response (spec "Response"): shaped from what the host observed. The host adds
 //! `duration_ms`.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use noetl_protocol::conventions::REASON_INSTALL_FAILED;
+use noetl_protocol::{JobOutcome, JobStatus};
 
 use crate::config;
 use crate::context::PlanContext;
 
-/// How the job ended (mirror of the WIT `job-status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeStatus {
-    Completed,
-    Failed,
-    Timeout,
-    StartFailed,
-}
-
-/// What the host observed (mirror of the WIT `job-outcome`; same JSON as the host's
-/// `JobOutcome`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub status: OutcomeStatus,
-    pub job_name: String,
-    pub namespace: String,
-    pub pod_name: Option<String>,
-    pub execution_seconds: f64,
-    pub succeeded: u32,
-    pub failed: u32,
-    pub exit_code: Option<i32>,
-    pub reason: Option<String>,
-    pub message: Option<String>,
-    pub output: String,
-    pub stderr: Option<String>,
-    pub output_truncated: bool,
-}
-
-/// Reason the host reports when the init container (not the script) failed.
-pub const REASON_INSTALL_FAILED: &str = "DependencyInstallFailed";
 /// Reasons that only restate "the Job failed"; the spec's wording already says that.
 const GENERIC_REASONS: [&str; 3] = ["BackoffLimitExceeded", "Error", "PodFailurePolicy"];
 
 /// Build the response JSON for `outcome`. Never fails: a response must reach the caller.
-pub fn finish(config: &Value, _context: &PlanContext, outcome: &Outcome) -> Value {
+pub fn finish(config: &Value, _context: &PlanContext, outcome: &JobOutcome) -> Value {
     let timeout = configured_timeout(config);
     let execution_time = match outcome.status {
-        OutcomeStatus::Timeout => timeout.map_or(outcome.execution_seconds, f64::from),
+        JobStatus::Timeout => timeout.map_or(outcome.execution_seconds, f64::from),
         _ => outcome.execution_seconds,
     };
     let mut data = Map::new();
@@ -95,7 +66,7 @@ fn configured_timeout(config: &Value) -> Option<u32> {
     config::parse(config).ok().map(|config| config.job.timeout)
 }
 
-fn error_message(outcome: &Outcome, timeout: u32) -> Option<String> {
+fn error_message(outcome: &JobOutcome, timeout: u32) -> Option<String> {
     let reason = outcome.reason.as_deref();
     let detail = || {
         outcome
@@ -105,8 +76,8 @@ fn error_message(outcome: &Outcome, timeout: u32) -> Option<String> {
             .unwrap_or_else(|| outcome.output.clone())
     };
     match outcome.status {
-        OutcomeStatus::Completed => None,
-        OutcomeStatus::Failed if reason == Some(REASON_INSTALL_FAILED) => {
+        JobStatus::Completed => None,
+        JobStatus::Failed if reason == Some(REASON_INSTALL_FAILED) => {
             let code = outcome
                 .exit_code
                 .map_or_else(|| "unknown".to_owned(), |code| code.to_string());
@@ -115,15 +86,15 @@ fn error_message(outcome: &Outcome, timeout: u32) -> Option<String> {
                 last_lines(&detail(), 5)
             ))
         }
-        OutcomeStatus::Failed => {
+        JobStatus::Failed => {
             let base = format!("Job failed with {} failures", outcome.failed);
             Some(match reason {
                 Some(reason) if !GENERIC_REASONS.contains(&reason) => format!("{base} ({reason})"),
                 _ => base,
             })
         }
-        OutcomeStatus::Timeout => Some(format!("Job timed out after {timeout}s")),
-        OutcomeStatus::StartFailed => {
+        JobStatus::Timeout => Some(format!("Job timed out after {timeout}s")),
+        JobStatus::StartFailed => {
             let reason = reason.unwrap_or("unknown reason");
             Some(match &outcome.message {
                 Some(message) => format!("pod could not start: {reason}: {message}"),

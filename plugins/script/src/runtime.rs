@@ -9,8 +9,7 @@ use crate::validate::{deps, image};
 pub const SCRIPTS_DIR: &str = "/scripts";
 /// Where dependencies are installed (an emptyDir shared by the init and main containers).
 pub const DEPS_DIR: &str = "/deps";
-/// The env var carrying the step's args JSON; referenced in the command as `$(NOETL_ARGS)`.
-pub const ARGS_ENV: &str = "NOETL_ARGS";
+use noetl_protocol::conventions::ARGS_ENV;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {

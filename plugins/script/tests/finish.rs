@@ -2,15 +2,15 @@
 
 mod common;
 
-use noetl_plugin_script::{Outcome, OutcomeStatus, finish};
+use noetl_plugin_script::{JobOutcome, JobStatus, finish};
 use serde_json::{Value, json};
 
 fn config(timeout: u32) -> Value {
     json!({"kind": "script", "script": {"type": "inline", "content": "print(1)"}, "job": {"timeout": timeout}})
 }
 
-fn outcome(status: OutcomeStatus) -> Outcome {
-    Outcome {
+fn outcome(status: JobStatus) -> JobOutcome {
+    JobOutcome {
         status,
         job_name: "noetl-script-abc123-xyz78".into(),
         namespace: "noetl".into(),
@@ -27,17 +27,17 @@ fn outcome(status: OutcomeStatus) -> Outcome {
     }
 }
 
-fn respond(outcome: &Outcome) -> Value {
+fn respond(outcome: &JobOutcome) -> Value {
     finish(&config(60), &common::context("s"), outcome)
 }
 
 #[test]
 fn success_has_the_spec_shape_and_the_parsed_result() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         succeeded: 1,
         exit_code: Some(0),
         output: "starting\n{\"result\": \"success\", \"count\": 100}\n\n".into(),
-        ..outcome(OutcomeStatus::Completed)
+        ..outcome(JobStatus::Completed)
     };
     assert_eq!(
         respond(&outcome),
@@ -61,11 +61,11 @@ fn success_has_the_spec_shape_and_the_parsed_result() {
 
 #[test]
 fn output_that_does_not_end_in_json_has_no_result() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         succeeded: 1,
         exit_code: Some(0),
         output: "{\"a\": 1}\nComputation complete: (10000,)\n".into(),
-        ..outcome(OutcomeStatus::Completed)
+        ..outcome(JobStatus::Completed)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "success");
@@ -75,12 +75,12 @@ fn output_that_does_not_end_in_json_has_no_result() {
 
 #[test]
 fn truncated_output_is_flagged() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         succeeded: 1,
         exit_code: Some(0),
         output: "…tail\n[1, 2]".into(),
         output_truncated: true,
-        ..outcome(OutcomeStatus::Completed)
+        ..outcome(JobStatus::Completed)
     };
     let response = respond(&outcome);
     assert_eq!(response["data"]["output_truncated"], true);
@@ -90,13 +90,13 @@ fn truncated_output_is_flagged() {
 #[test]
 fn a_failed_script_reports_its_real_exit_code_in_the_spec_wording() {
     let traceback = "Traceback (most recent call last):\n  File \"/scripts/script.py\", line 1\nZeroDivisionError: division by zero";
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         failed: 1,
         exit_code: Some(3),
         reason: Some("BackoffLimitExceeded".into()),
         output: traceback.into(),
         stderr: Some(traceback.into()),
-        ..outcome(OutcomeStatus::Failed)
+        ..outcome(JobStatus::Failed)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
@@ -110,11 +110,11 @@ fn a_failed_script_reports_its_real_exit_code_in_the_spec_wording() {
 
 #[test]
 fn a_killed_script_names_the_reason() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         failed: 4,
         exit_code: Some(137),
         reason: Some("OOMKilled".into()),
-        ..outcome(OutcomeStatus::Failed)
+        ..outcome(JobStatus::Failed)
     };
     let response = respond(&outcome);
     assert_eq!(response["error"], "Job failed with 4 failures (OOMKilled)");
@@ -123,14 +123,14 @@ fn a_killed_script_names_the_reason() {
 
 #[test]
 fn a_failed_install_is_not_blamed_on_the_script() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         failed: 1,
         exit_code: Some(1),
         reason: Some("DependencyInstallFailed".into()),
         stderr: Some(
             "Collecting nopackage\nERROR: No matching distribution found for nopackage".into(),
         ),
-        ..outcome(OutcomeStatus::Failed)
+        ..outcome(JobStatus::Failed)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
@@ -143,11 +143,11 @@ fn a_failed_install_is_not_blamed_on_the_script() {
 
 #[test]
 fn a_timeout_reports_the_configured_timeout() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         execution_seconds: 61.7,
         reason: Some("DeadlineExceeded".into()),
         output: "partial".into(),
-        ..outcome(OutcomeStatus::Timeout)
+        ..outcome(JobStatus::Timeout)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
@@ -159,12 +159,12 @@ fn a_timeout_reports_the_configured_timeout() {
 
 #[test]
 fn a_pod_that_never_started_says_why() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         pod_name: None,
         execution_seconds: 12.0,
         reason: Some("ImagePullBackOff".into()),
         message: Some("Back-off pulling image \"python:3.99\"".into()),
-        ..outcome(OutcomeStatus::StartFailed)
+        ..outcome(JobStatus::StartFailed)
     };
     let response = respond(&outcome);
     assert_eq!(response["status"], "error");
@@ -183,12 +183,12 @@ fn a_pod_that_never_started_says_why() {
 
 #[test]
 fn outcome_json_matches_the_host_shape() {
-    let outcome = Outcome {
+    let outcome = JobOutcome {
         exit_code: Some(0),
-        ..outcome(OutcomeStatus::StartFailed)
+        ..outcome(JobStatus::StartFailed)
     };
     let value = serde_json::to_value(&outcome).unwrap();
     assert_eq!(value["status"], "start_failed");
-    let back: Outcome = serde_json::from_value(value).unwrap();
+    let back: JobOutcome = serde_json::from_value(value).unwrap();
     assert_eq!(back, outcome);
 }

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use super::metadata::Stamp;
+use noetl_protocol::conventions::ARGS_KEY;
 
-/// The ConfigMap key holding the step's args JSON (read into `$(NOETL_ARGS)`).
-pub const ARGS_KEY: &str = "args.json";
+use super::metadata::Stamp;
 
 /// Immutable: it belongs to one execution, and immutable ConfigMaps are not watched by
 /// kubelets, which spares the API server.

@@ -12,15 +12,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::config_map::ARGS_KEY;
+use noetl_protocol::conventions::{ARGS_KEY, INSTALL_CONTAINER, SCRIPT_CONTAINER};
+
 use super::metadata::Stamp;
 use crate::config::{JobConfig, Resources};
 use crate::naming::JobNames;
 use crate::runtime::{ARGS_ENV, DEPS_DIR, Runtime, SCRIPTS_DIR};
-
-/// Same strings as the host's `backend::conventions`.
-pub const SCRIPT_CONTAINER: &str = "script";
-pub const INSTALL_CONTAINER: &str = "install-dependencies";
 
 const SCRIPT_VOLUME: &str = "script";
 const TMP_VOLUME: &str = "tmp";

@@ -8,13 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::context::PlanContext;
 use crate::naming;
 
-/// Same strings as the host's `backend::conventions` (the plugin cannot depend on the host).
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY: &str = "noetl-host";
-pub const LABEL_EXECUTION_ID: &str = "noetl.io/execution-id";
-pub const LABEL_STEP: &str = "noetl.io/step";
-pub const LABEL_TOOL: &str = "noetl.io/tool";
-pub const TOOL: &str = "script";
+use noetl_protocol::conventions::{
+    LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY, TOOL_SCRIPT as TOOL,
+};
 
 /// The tool's labels (values sanitised) and annotations (full values).
 #[derive(Debug, Clone)]

@@ -6,36 +6,14 @@ mod job;
 mod metadata;
 mod secret;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use config_map::ARGS_KEY;
-pub use job::{INSTALL_CONTAINER, SCRIPT_CONTAINER};
-pub use metadata::{LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY};
+pub use noetl_protocol::{JobBundle, Manifest};
 
 use crate::config::ToolConfig;
 use crate::context::PlanContext;
 use crate::naming::JobNames;
 use metadata::Stamp;
-
-/// One object of the bundle (mirror of the WIT `manifest`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub kind: String,
-    pub name: String,
-    pub body: Value,
-}
-
-/// Everything the host needs to run the job (mirror of the WIT `job-bundle`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobBundle {
-    pub namespace: String,
-    pub job_name: String,
-    /// Supporting objects first, the Job last (the host creates them in order, then makes
-    /// the Job their owner; they carry no ownerReference yet because the Job has no uid).
-    pub manifests: Vec<Manifest>,
-    pub timeout_seconds: u32,
-}
 
 pub fn bundle(
     config: &ToolConfig,
