@@ -2,8 +2,7 @@
 //! the host's `files` and `fetch` capabilities in as [`ScriptSources`].
 
 use noetl_plugin_sdk::{
-    self as sdk, CapabilityError, Context, JobStatus, PlanResult, Tool, ToolError, ToolInfo, Value,
-    capability,
+    self as sdk, CapabilityError, Context, PlanResult, Tool, ToolError, ToolInfo, Value, capability,
 };
 
 use crate::{JobOutcome, JobStatus, PlanContext, PlanError, ScriptSources, SourceError};
@@ -102,10 +101,10 @@ fn tool_error(error: PlanError) -> ToolError {
 fn outcome_from_wit(outcome: sdk::JobOutcome) -> JobOutcome {
     JobOutcome {
         status: match outcome.status {
-            JobStatus::Completed => JobStatus::Completed,
-            JobStatus::Failed => JobStatus::Failed,
-            JobStatus::Timeout => JobStatus::Timeout,
-            JobStatus::StartFailed => JobStatus::StartFailed,
+            sdk::JobStatus::Completed => JobStatus::Completed,
+            sdk::JobStatus::Failed => JobStatus::Failed,
+            sdk::JobStatus::Timeout => JobStatus::Timeout,
+            sdk::JobStatus::StartFailed => JobStatus::StartFailed,
         },
         job_name: outcome.job_name,
         namespace: outcome.namespace,

@@ -12,12 +12,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use noetl_protocol::conventions::{ARGS_KEY, INSTALL_CONTAINER, SCRIPT_CONTAINER};
+use noetl_protocol::conventions::{ARGS_ENV, ARGS_KEY, INSTALL_CONTAINER, SCRIPT_CONTAINER};
 
 use super::metadata::Stamp;
 use crate::config::{JobConfig, Resources};
 use crate::naming::JobNames;
-use crate::runtime::{ARGS_ENV, DEPS_DIR, Runtime, SCRIPTS_DIR};
+use crate::runtime::{DEPS_DIR, Runtime, SCRIPTS_DIR};
 
 const SCRIPT_VOLUME: &str = "script";
 const TMP_VOLUME: &str = "tmp";

@@ -6,6 +6,7 @@ mod job;
 mod metadata;
 mod secret;
 
+use serde::Serialize;
 use serde_json::Value;
 
 pub use noetl_protocol::{JobBundle, Manifest};
