@@ -18,7 +18,11 @@ pub fn kubeconfig() -> PathBuf {
         )
     });
     let path = PathBuf::from(path);
-    assert!(path.exists(), "NOETL_TEST_KUBECONFIG={} does not exist: is the test cluster up (tests/cluster/up.sh)?", path.display());
+    assert!(
+        path.exists(),
+        "NOETL_TEST_KUBECONFIG={} does not exist: is the test cluster up (tests/cluster/up.sh)?",
+        path.display()
+    );
     path
 }
 
@@ -26,9 +30,15 @@ pub fn kubeconfig() -> PathBuf {
 fn kubectl_bin() -> PathBuf {
     let cache = std::env::var_os("NOETL_CLUSTER_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/noetl-host/cluster"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/noetl-host/cluster")
+        });
     let bin = cache.join("v1.34.4/bin/kubectl");
-    assert!(bin.exists(), "{} is missing: run tests/cluster/build.sh", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run tests/cluster/build.sh",
+        bin.display()
+    );
     bin
 }
 
@@ -42,17 +52,31 @@ pub fn kubectl_with_input(args: &[&str], input: Option<&str>) -> String {
         .arg("--kubeconfig")
         .arg(kubeconfig())
         .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kubectl");
     if let Some(input) = input {
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write kubectl stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write kubectl stdin");
     }
     let output = child.wait_with_output().expect("kubectl");
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    assert!(output.status.success(), "kubectl {args:?} failed: {}\nstdout:\n{}", text(&output.stderr), text(&output.stdout));
+    assert!(
+        output.status.success(),
+        "kubectl {args:?} failed: {}\nstdout:\n{}",
+        text(&output.stderr),
+        text(&output.stdout)
+    );
     text(&output.stdout)
 }
 
@@ -60,7 +84,18 @@ pub fn kubectl_with_input(args: &[&str], input: Option<&str>) -> String {
 /// carry this execution id label.
 pub fn objects_of(execution_id: &str, kinds: &str) -> Vec<String> {
     let selector = format!("noetl.io/execution-id={execution_id}");
-    kubectl(&["get", kinds, "--all-namespaces", "-l", &selector, "-o", "name"]).lines().map(str::to_string).collect()
+    kubectl(&[
+        "get",
+        kinds,
+        "--all-namespaces",
+        "-l",
+        &selector,
+        "-o",
+        "name",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
 }
 
 /// Waits (bounded, for the controllers' eventual consistency) until `done` holds.
@@ -69,7 +104,9 @@ pub fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> Result<
     loop {
         match done() {
             Ok(()) => return,
-            Err(state) if start.elapsed() > limit => panic!("{what}: still not true after {limit:?}; last state: {state}"),
+            Err(state) if start.elapsed() > limit => {
+                panic!("{what}: still not true after {limit:?}; last state: {state}")
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
     }
@@ -77,8 +114,15 @@ pub fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> Result<
 
 /// An execution id no other test (or earlier run of this one) uses.
 pub fn execution_id(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("e2e-{tag}-{:x}{:04x}", nanos % 0xffffff, std::process::id() % 0xffff)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "e2e-{tag}-{:x}{:04x}",
+        nanos % 0xffffff,
+        std::process::id() % 0xffff
+    )
 }
 
 /// One finished `noetl-host` process.
@@ -99,30 +143,50 @@ impl HostRun {
 
     /// Everything the process said, for assertion messages.
     pub fn transcript(&self) -> String {
-        format!("exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 
     /// The `--output json` report.
     pub fn report(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not the JSON report ({e}):\n{}", self.transcript()))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not the JSON report ({e}):\n{}",
+                self.transcript()
+            )
+        })
     }
 
     /// The single step's response (`{status, data, error?}`).
     pub fn step_response(&self) -> Value {
         let report = self.report();
-        let steps = report["steps"].as_array().unwrap_or_else(|| panic!("no steps in the report:\n{}", self.transcript()));
+        let steps = report["steps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no steps in the report:\n{}", self.transcript()));
         assert_eq!(steps.len(), 1, "expected one step:\n{}", self.transcript());
         steps[0]["response"].clone()
     }
 
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "unexpected exit code:\n{}", self.transcript());
+        assert_eq!(
+            self.code,
+            code,
+            "unexpected exit code:\n{}",
+            self.transcript()
+        );
         self
     }
 }
 
 /// `noetl-host [global...] run FILE --backend kubernetes --kubeconfig K --execution-id ID --output json`.
-pub fn run_command(playbook: &Path, execution_id: &str, kubeconfig: &Path, global: &[&str]) -> Command {
+pub fn run_command(
+    playbook: &Path,
+    execution_id: &str,
+    kubeconfig: &Path,
+    global: &[&str],
+) -> Command {
     let mut command = Command::new(noetl_tests::host_bin());
     command
         .args(global)
@@ -153,19 +217,29 @@ pub fn example(number: &str) -> (PathBuf, serde_yaml::Value) {
     let path = std::fs::read_dir(&dir)
         .expect("examples/playbooks")
         .map(|e| e.expect("dir entry").path())
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{number}-"))))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{number}-")))
+        })
         .unwrap_or_else(|| panic!("no example {number}-*.yaml in {}", dir.display()));
-    let yaml = serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read example")).expect("example is YAML");
+    let yaml = serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read example"))
+        .expect("example is YAML");
     (path, yaml)
 }
 
 /// A copy of example `number` with `edit` applied to its (only) step's `tool`, written
 /// into `dir`; the spec's files stay unchanged.
-pub fn modified_example(dir: &Path, number: &str, edit: impl FnOnce(&mut serde_yaml::Value)) -> PathBuf {
+pub fn modified_example(
+    dir: &Path,
+    number: &str,
+    edit: impl FnOnce(&mut serde_yaml::Value),
+) -> PathBuf {
     let (original, mut yaml) = example(number);
     edit(&mut yaml["workflow"][0]["tool"]);
     let path = dir.join(original.file_name().expect("file name"));
-    std::fs::write(&path, serde_yaml::to_string(&yaml).expect("YAML")).expect("write playbook copy");
+    std::fs::write(&path, serde_yaml::to_string(&yaml).expect("YAML"))
+        .expect("write playbook copy");
     path
 }
 

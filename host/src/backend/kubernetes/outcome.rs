@@ -406,8 +406,15 @@ mod tests {
 
     #[test]
     fn a_job_past_its_active_deadline_timed_out() {
-        let job = failed_job("DeadlineExceeded", "Job was active longer than specified deadline");
-        let p = pod("p1", "2026-01-01T00:00:01Z", terminated_script(143, "Error"));
+        let job = failed_job(
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+        );
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:01Z",
+            terminated_script(143, "Error"),
+        );
         let out = ended(assess(&job, &[&p], ts("2026-01-01T00:02:00Z"), GRACE));
         assert_eq!(out.status, JobStatus::Timeout);
         assert_eq!(out.reason.as_deref(), Some("DeadlineExceeded"));
