@@ -20,14 +20,8 @@ pub async fn start() -> u16 {
 }
 
 async fn serve(mut stream: TcpStream, port: u16) {
-    let Some(path) = read_request_path(&mut stream).await else {
-        return;
-    };
-    let redirect = |location: String| {
-        format!(
-            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-    };
+    let Some(path) = read_request_path(&mut stream).await else { return };
+    let redirect = |location: String| format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     let response = match path.as_str() {
         "/ok" => complete(200, SCRIPT),
         "/missing" => complete(404, "<html>a friendly not-found page</html>"),
@@ -36,21 +30,15 @@ async fn serve(mut stream: TcpStream, port: u16) {
         "/big-chunked" => {
             // No Content-Length: the size is only known by counting.
             let chunk = format!("400\r\n{}\r\n", "y".repeat(0x400));
-            format!(
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{}0\r\n\r\n",
-                chunk.repeat(4)
-            )
+            format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{}0\r\n\r\n", chunk.repeat(4))
         }
         "/slow" => {
             // Headers and a first part of the body, then nothing until the client gives up.
-            let head =
-                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nfirst part";
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nfirst part";
             let _ = stream.write_all(head.as_bytes()).await;
             std::future::pending::<String>().await
         }
-        "/no-location" => {
-            "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
-        }
+        "/no-location" => "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
         "/to-localhost" => redirect(format!("http://localhost:{port}/ok")),
         "/to-file" => redirect("file:///etc/passwd".into()),
         "/to-missing" => redirect("/missing".into()),
@@ -65,10 +53,7 @@ async fn serve(mut stream: TcpStream, port: u16) {
 }
 
 fn complete(status: u16, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    format!("HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
 /// The path of the request line (query dropped), once the headers are in.
