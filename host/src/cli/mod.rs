@@ -51,6 +51,10 @@ pub struct GlobalArgs {
     /// names a template context file).
     #[arg(long = "kube-context", global = true)]
     kube_context: Option<String>,
+    /// Kubernetes backend: how long a pod may stay unable to start (image pull errors,
+    /// unschedulable) before the step is reported `start_failed`.
+    #[arg(long = "start-grace-seconds", global = true, value_name = "SECONDS")]
+    start_grace_seconds: Option<u64>,
     /// More log output (-v info, -vv debug); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,

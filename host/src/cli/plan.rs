@@ -48,6 +48,8 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
         None => None,
     };
     let base_dir = args.file.parent().map(|d| d.to_path_buf());
+    // Planning an `http`/`s3`/`gcs` script fetches it, under the same grant as `run`.
+    let fetcher = setup::fetcher()?;
     for step in steps {
         let config = match &renderer {
             Some((renderer, context)) => {
@@ -61,8 +63,12 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
         let kind = config["kind"].as_str().unwrap_or_default();
         let plugin = host.plugins.tool(kind).map_err(|e| Failure::new(2, e.to_string()))?;
         let mut env = CallEnv::from_policy(&host.policy, &plugin.name);
+        let scoped_fetcher = env.caps.grant.fetch.as_ref().map(|hosts| {
+            std::sync::Arc::new(fetcher.with_redirect_grant(hosts.clone())) as std::sync::Arc<dyn noetl_host::capability::Fetcher>
+        });
         env.caps = std::sync::Arc::new(noetl_host::capability::Capabilities {
             base_dir: base_dir.clone(),
+            fetcher: scoped_fetcher,
             ..(*env.caps).clone()
         });
         let mut context = json!({"execution_id": args.execution_id, "step": step.name});

@@ -90,7 +90,13 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
             Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
         }
         BackendChoice::Kubernetes => {
-            let options = KubeOptions { kubeconfig: global.kubeconfig.clone(), context: global.kube_context.clone(), ..KubeOptions::default() };
+            let defaults = KubeOptions::default();
+            let options = KubeOptions {
+                kubeconfig: global.kubeconfig.clone(),
+                context: global.kube_context.clone(),
+                start_failure_grace: global.start_grace_seconds.map_or(defaults.start_failure_grace, std::time::Duration::from_secs),
+                ..defaults
+            };
             let backend = KubernetesBackend::connect(options).await.map_err(|e| Failure::new(4, format!("kubernetes backend: {e:#}")))?;
             Ok(Arc::new(backend))
         }
@@ -99,7 +105,7 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
 
 pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {
     let backend = backend(global, &loaded.policy).await?;
-    let fetcher = HostFetcher::new(FetchOptions::from_env()).map_err(|e| Failure::new(4, format!("fetch capability: {e:#}")))?;
+    let fetcher = fetcher()?;
     Ok(Executor {
         plugins: loaded.plugins.clone(),
         policy: loaded.policy.clone(),
@@ -107,4 +113,9 @@ pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<Secret
         providers: Capabilities { redactor: secrets.redactor().clone(), ..Capabilities::default() },
         fetcher: Some(fetcher),
     })
+}
+
+/// The `fetch` capability's fetcher (HTTP, S3, GCS), configured from the environment.
+pub fn fetcher() -> Result<HostFetcher, Failure> {
+    HostFetcher::new(FetchOptions::from_env()).map_err(|e| Failure::new(4, format!("fetch capability: {e:#}")))
 }

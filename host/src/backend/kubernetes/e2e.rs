@@ -1,6 +1,7 @@
 //! End-to-end runs against a real control plane (tests/cluster: kube-apiserver, Job
 //! controller, garbage collector, scheduler, kwok node). Ignored by default; run with
-//! `NOETL_E2E_KUBECONFIG=<path> cargo test -p noetl-host --lib kubernetes::e2e -- --ignored`.
+//! `tests/run-all.sh` (which starts the cluster and exports `NOETL_TEST_KUBECONFIG`), or by hand
+//! `NOETL_TEST_KUBECONFIG=$(tests/cluster/up.sh) cargo test -p noetl-host --lib kubernetes::e2e -- --ignored`.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,8 +16,10 @@ use super::{KubeOptions, KubernetesBackend};
 use crate::backend::{JobBundle, JobOutcome, JobStatus, Manifest};
 
 async fn backend() -> KubernetesBackend {
-    let kubeconfig = std::env::var("NOETL_E2E_KUBECONFIG")
-        .expect("set NOETL_E2E_KUBECONFIG to the test cluster's kubeconfig");
+    let kubeconfig = std::env::var("NOETL_TEST_KUBECONFIG").expect(
+        "NOETL_TEST_KUBECONFIG is not set: start the test cluster with tests/run-all.sh, or \
+         `export NOETL_TEST_KUBECONFIG=$(tests/cluster/up.sh)`",
+    );
     let options = KubeOptions {
         kubeconfig: Some(kubeconfig.into()),
         start_failure_grace: Duration::from_secs(2),
@@ -92,7 +95,7 @@ async fn job_exists(backend: &KubernetesBackend, ns: &str, name: &str) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn completed_job_with_owner_references_and_log() {
     let backend = backend().await;
     let bundle = bundle(
@@ -129,7 +132,7 @@ async fn completed_job_with_owner_references_and_log() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn failed_job_reports_the_real_exit_code_and_traceback() {
     let backend = backend().await;
     let bundle = bundle(
@@ -151,7 +154,7 @@ async fn failed_job_reports_the_real_exit_code_and_traceback() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn oom_killed_job() {
     let backend = backend().await;
     let bundle = bundle(
@@ -170,7 +173,7 @@ async fn oom_killed_job() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn failed_install_is_reported_with_the_pip_log() {
     let backend = backend().await;
     let bundle = bundle(
@@ -187,7 +190,7 @@ async fn failed_install_is_reported_with_the_pip_log() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn image_pull_failure_ends_after_grace_and_deletes_the_job() {
     let backend = backend().await;
     let bundle = bundle(
@@ -210,7 +213,7 @@ async fn image_pull_failure_ends_after_grace_and_deletes_the_job() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn timeout_stops_the_job() {
     let backend = backend().await;
     let bundle = bundle(
@@ -227,7 +230,7 @@ async fn timeout_stops_the_job() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn large_log_keeps_the_tail() {
     let backend = backend().await;
     let mut backend_small = backend;
@@ -247,7 +250,7 @@ async fn large_log_keeps_the_tail() {
 }
 
 #[tokio::test]
-#[ignore = "needs the tests/cluster control plane"]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
 async fn unschedulable_pod_is_a_start_failure() {
     let backend = backend().await;
     let mut bundle = bundle("noetl", json!({}), false, 0, 120);

@@ -105,10 +105,12 @@ fn terminal_condition(job: &Job) -> Option<Terminal> {
 }
 
 fn ended_outcome(job: &Job, newest: Option<&Pod>, ended: Terminal) -> JobOutcome {
-    let status = if ended.completed {
-        JobStatus::Completed
-    } else {
-        JobStatus::Failed
+    // The Job's `activeDeadlineSeconds` is the step's `timeout`: Kubernetes failing the Job
+    // for it is the step timing out (the host's own deadline is only a later backstop).
+    let status = match (ended.completed, ended.reason.as_deref()) {
+        (true, _) => JobStatus::Completed,
+        (false, Some("DeadlineExceeded")) => JobStatus::Timeout,
+        (false, _) => JobStatus::Failed,
     };
     let mut outcome = base_outcome(job, newest, status);
     let completion = job
@@ -400,6 +402,22 @@ mod tests {
             Some("Job has reached the specified backoff limit")
         );
         assert_eq!(out.execution_seconds, 60.0);
+    }
+
+    #[test]
+    fn a_job_past_its_active_deadline_timed_out() {
+        let job = failed_job(
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+        );
+        let p = pod(
+            "p1",
+            "2026-01-01T00:00:01Z",
+            terminated_script(143, "Error"),
+        );
+        let out = ended(assess(&job, &[&p], ts("2026-01-01T00:02:00Z"), GRACE));
+        assert_eq!(out.status, JobStatus::Timeout);
+        assert_eq!(out.reason.as_deref(), Some("DeadlineExceeded"));
     }
 
     #[test]
