@@ -22,11 +22,11 @@ export NOETL_TEST_KUBECONFIG
 NOETL_TEST_KUBECONFIG="$(tests/cluster/up.sh)"
 tests/cluster/smoke.sh
 
-step "building"
-cargo build --locked -p noetl-host
-
-step "running the tests"
-cargo test --locked
+# One `cargo test` over the workspace builds everything once (a `cargo build -p ...` first
+# would resolve features differently and compile wasmtime twice); it also builds the
+# `noetl-host` binary the CLI tests run, because the host package has integration tests.
+step "building and running the tests"
+cargo test --locked --no-fail-fast
 
 step "running the end-to-end tests against the control plane"
-cargo test --locked -- --ignored
+cargo test --locked --no-fail-fast -- --ignored

@@ -17,7 +17,7 @@ pub fn host_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> → target/<profile>/noetl-host
     let bin = exe.parent().and_then(|deps| deps.parent()).expect("target layout").join("noetl-host");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p noetl-host` first", bin.display());
+    assert!(bin.exists(), "{} is missing: run `cargo test` (it builds the binary for the host package's integration tests)", bin.display());
     bin
 }
 

@@ -276,7 +276,7 @@ fn backoff_limit_two_runs_three_pods() {
 
 #[test]
 #[ignore = "needs the test cluster: tests/run-all.sh"]
-fn timeout_is_reported_and_stops_the_pods() {
+fn timeout_is_reported_and_the_job_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let playbook = modified_example(dir.path(), "01", |tool| {
         behaviour(tool, &[("behavior", "hang")]);
@@ -293,43 +293,13 @@ fn timeout_is_reported_and_stops_the_pods() {
         "{}",
         host.transcript()
     );
-    // Kubernetes' activeDeadlineSeconds ended it: no pod of the execution keeps running.
-    // (The Job object itself stays until its TTL, like any finished Job.)
-    eventually(
-        "the timed-out Job's pods are stopped",
-        Duration::from_secs(60),
-        || {
-            let selector = format!("noetl.io/execution-id={id}");
-            let phases = kubectl(&[
-                "get",
-                "pods",
-                "-A",
-                "-l",
-                &selector,
-                "-o",
-                "jsonpath={.items[*].status.phase}",
-            ]);
-            if phases.split_whitespace().all(|phase| phase == "Failed") {
-                Ok(())
-            } else {
-                Err(phases)
-            }
-        },
-    );
+    // The host deletes a timed-out Job (whether its deadline or the host's backstop ended
+    // it), and with it its pods: nothing of the execution keeps running or lingers.
     let selector = format!("noetl.io/execution-id={id}");
-    let active = kubectl(&[
-        "get",
-        "jobs",
-        "-A",
-        "-l",
-        &selector,
-        "-o",
-        "jsonpath={.items[*].status.active}",
-    ]);
-    assert!(
-        active.trim().is_empty() || active.trim() == "0",
-        "the Job still has active pods: {active}"
-    );
+    eventually("the timed-out Job and its pods are gone", Duration::from_secs(60), || {
+        let left = kubectl(&["get", "jobs,pods", "-A", "-l", &selector, "-o", "name"]);
+        if left.trim().is_empty() { Ok(()) } else { Err(left) }
+    });
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use noetl_plugin_script::{JobOutcome, JobStatus, PlanContext};
+use noetl_plugin_script::PlanContext;
 use serde_json::{Value, json};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -209,8 +209,8 @@ fn names_are_random_inside_the_sandbox_without_a_seed() {
 fn finish_in_the_component_matches_the_native_response() {
     let config =
         json!({"script": {"type": "inline", "content": "print(1)"}, "job": {"timeout": 60}});
-    let native_outcome = JobOutcome {
-        status: JobStatus::Failed,
+    let native_outcome = noetl_plugin_script::JobOutcome {
+        status: noetl_plugin_script::JobStatus::Failed,
         job_name: "noetl-script-e-abcde".into(),
         namespace: "noetl".into(),
         pod_name: Some("noetl-script-e-abcde-x1y2z".into()),

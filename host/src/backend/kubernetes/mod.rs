@@ -99,11 +99,13 @@ enum Ending {
 }
 
 impl Ending {
-    /// Whether the host stops waiting while Kubernetes would keep the Job going.
-    fn abandons_job(&self) -> bool {
+    /// Whether the host deletes the Job when it stops waiting: a Job it abandons (a pod that
+    /// cannot start, the host-side backstop) would otherwise keep going, and a Job that hit
+    /// its deadline is removed too, so a timed-out step leaves no Job behind.
+    fn deletes_job(&self) -> bool {
         match self {
             Ending::TimedOut { .. } => true,
-            Ending::Ended(outcome) => outcome.status == JobStatus::StartFailed,
+            Ending::Ended(outcome) => matches!(outcome.status, JobStatus::StartFailed | JobStatus::Timeout),
         }
     }
 }
@@ -190,7 +192,7 @@ impl KubernetesBackend {
         let log_changes = changes.another();
         let waiter = async {
             let mut ending = self.wait_for_end(&namespace, &job, changes, deadline).await;
-            if ending.as_ref().is_ok_and(Ending::abandons_job) {
+            if ending.as_ref().is_ok_and(Ending::deletes_job) {
                 // Stop it: nobody waits for it any more, a stuck pod would hold its quota,
                 // and a killed pod ends its log stream so the follower can finish.
                 let deleted = match KnownKind::by_name("Job") {
@@ -209,8 +211,7 @@ impl KubernetesBackend {
                 };
                 if let Err(err) = deleted {
                     ending =
-                        Err(err
-                            .context(format!("Job {name} was abandoned but could not be deleted")));
+                        Err(err.context(format!("Job {name} could not be deleted after it ended")));
                 }
             }
             stop_tx.send_replace(true);

@@ -7,7 +7,6 @@ mod metadata;
 mod secret;
 
 use serde::Serialize;
-use serde_json::Value;
 
 pub use noetl_protocol::{JobBundle, Manifest};
 
