@@ -55,13 +55,15 @@ fn instantiate_and_call(c: &mut Criterion) {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     Tool::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s).unwrap();
     let caps = std::sync::Arc::new(Capabilities::none("json-transform"));
+    // The generated bindings take `&String`.
+    let (config, context) = (config.to_string(), "{}".to_string());
     group.bench_function("on-demand + Linker::instantiate (plan call)", |b| {
         b.iter(|| {
             rt.block_on(async {
                 let mut store = wasmtime::Store::new(&plain.engine, HostState::new(caps.clone(), &Limits::BUILT_IN));
                 store.set_epoch_deadline(u64::MAX / 2);
                 let tool = Tool::instantiate_async(&mut store, &component, &linker).await.unwrap();
-                tool.noetl_plugin_handler().call_plan(&mut store, config, "{}").await.unwrap().unwrap()
+                tool.noetl_plugin_handler().call_plan(&mut store, &config, &context).await.unwrap().unwrap()
             })
         })
     });
