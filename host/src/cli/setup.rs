@@ -86,7 +86,8 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
     match choice {
         BackendChoice::Local => {
             let image_runtimes = policy.local.runtimes.iter().map(|(image, runtime)| ImageRuntime::new(image, runtime)).collect();
-            let config = LocalConfig { image_runtimes, ..LocalConfig::default() };
+            let config =
+                LocalConfig { image_runtimes, network_steps: policy.local.network_steps.clone(), ..LocalConfig::default() };
             Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
         }
         BackendChoice::Kubernetes => {
