@@ -176,7 +176,11 @@ fn example_03_env_and_secrets_reach_a_loopback_api_with_network_opt_in() {
     });
     let dir = tempfile::tempdir().unwrap();
     let copy = edited_copy(dir.path(), "03-env-secrets.yaml", &[("https://api.example.com", &server.url())]);
-    let policy = write_policy(dir.path(), "local:\n  network_steps: [api_integration]\n");
+    // A policy file replaces the default one, so it also grants the template its secret.
+    let policy = write_policy(
+        dir.path(),
+        "plugins:\n  template: {secrets: {names: [EXTERNAL_API_KEY]}}\nlocal:\n  network_steps: [api_integration]\n",
+    );
     let output = run(&copy, &["--policy", policy.to_str().unwrap()], &[("NOETL_SECRET_EXTERNAL_API_KEY", canary)]);
     let result = result_of(&output);
     assert_eq!(result, json!({"items": [1, 2], "source": "test-api"}));
@@ -197,7 +201,8 @@ fn example_03_without_the_network_opt_in_the_script_has_no_route() {
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     let report = report(&output);
     let stderr = report["steps"][0]["response"]["data"]["stderr"].as_str().unwrap_or_default().to_string();
-    assert!(stderr.contains("Connection refused"), "{report:#}");
+    // A fresh network namespace has only a loopback device that is down: no route at all.
+    assert!(stderr.contains("Network is unreachable"), "{report:#}");
     assert!(server.seen_headers.lock().unwrap().is_empty(), "the sandboxed script reached the host's loopback");
 }
 
