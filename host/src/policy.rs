@@ -63,7 +63,9 @@ pub struct LocalSettings {
     /// Steps whose script container shares the host network on the local backend. Default
     /// none: a local script gets loopback only (the dependency install always has network).
     /// The operator opts a step in here, not the playbook, so a playbook cannot grant itself
-    /// network access. The Kubernetes backend ignores it (cluster network policy applies).
+    /// network access. Steps are matched by name, and the playbook picks its step names, so
+    /// list steps only in a policy used for playbooks you trust. The Kubernetes backend
+    /// ignores this (the cluster's network policy applies).
     #[serde(default)]
     pub network_steps: Vec<String>,
 }
