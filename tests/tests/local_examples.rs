@@ -74,15 +74,18 @@ fn write_policy(dir: &Path, yaml: &str) -> PathBuf {
     path
 }
 
+/// Header lines of one request: (lower-cased name, value).
+type Headers = Vec<(String, String)>;
+
 /// A one-route-per-call HTTP/1.1 server on 127.0.0.1 (host network namespace). `respond`
 /// gets the request path and headers (lower-cased names) and returns status and body.
 struct TestServer {
     port: u16,
-    seen_headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    seen_headers: Arc<Mutex<Vec<Headers>>>,
 }
 
 impl TestServer {
-    fn start(respond: impl Fn(&str, &[(String, String)]) -> (u16, String) + Send + 'static) -> Self {
+    fn start(respond: impl Fn(&str, &Headers) -> (u16, String) + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen_headers = Arc::new(Mutex::new(Vec::new()));
