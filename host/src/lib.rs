@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod capability;
+pub mod embed;
 pub mod engine;
 pub mod execute;
 pub mod fetch;

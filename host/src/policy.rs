@@ -13,6 +13,7 @@
 //!     limits: { cpu_ms: 5000 }
 //! local:
 //!   runtimes: { "python:*": python3, "node:*": node }
+//!   network_steps: [api_integration]   # script containers that may use the host network
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,6 +60,14 @@ pub struct LocalSettings {
     /// Image pattern (`python:*`, exact names, `*` wildcards) → local runtime command.
     #[serde(default)]
     pub runtimes: BTreeMap<String, String>,
+    /// Steps whose script container shares the host network on the local backend. Default
+    /// none: a local script gets loopback only (the dependency install always has network).
+    /// The operator opts a step in here, not the playbook, so a playbook cannot grant itself
+    /// network access. Steps are matched by name, and the playbook picks its step names, so
+    /// list steps only in a policy used for playbooks you trust. The Kubernetes backend
+    /// ignores this (the cluster's network policy applies).
+    #[serde(default)]
+    pub network_steps: Vec<String>,
 }
 
 /// What one plugin may do.

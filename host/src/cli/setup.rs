@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use noetl_host::backend::Backend;
 use noetl_host::backend::kubernetes::{KubeOptions, KubernetesBackend};
-use noetl_host::backend::local::{ImageRuntime, LocalBackend, LocalConfig};
+use noetl_host::backend::local::LocalBackend;
 use noetl_host::fetch::{FetchOptions, HostFetcher};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
@@ -85,8 +85,7 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
     };
     match choice {
         BackendChoice::Local => {
-            let image_runtimes = policy.local.runtimes.iter().map(|(image, runtime)| ImageRuntime::new(image, runtime)).collect();
-            let config = LocalConfig { image_runtimes, ..LocalConfig::default() };
+            let config = noetl_host::embed::local_config(policy);
             Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
         }
         BackendChoice::Kubernetes => {

@@ -9,6 +9,12 @@
 //!
 //! Pod names are `{job}-local-{attempt}` with attempts numbered from 1.
 //!
+//! Network: the dependency install shares the host network (it must reach the registry);
+//! the script container gets a loopback-only network namespace, unless its step (the Job's
+//! `noetl.io/step` annotation) is listed in [`LocalConfig::network_steps`], which the CLI
+//! fills from the policy's `local.network_steps`. That is the opt-in for scripts that call
+//! an API (spec example 03); it is decided by the operator's policy, never by the playbook.
+//!
 //! Memory limits: `resources.limits.memory` becomes `RLIMIT_DATA` (limit plus
 //! [`sandbox::MEMORY_HEADROOM`]). cgroup v2 would be the precise tool, but the memory
 //! controller is often not delegated to the host process (it is not on the reference
@@ -79,6 +85,8 @@ pub struct LocalConfig {
     pub output_cap_bytes: usize,
     /// See [`default_install_env_passthrough`].
     pub install_env_passthrough: Vec<String>,
+    /// Steps whose script container shares the host network (default: none, loopback only).
+    pub network_steps: Vec<String>,
 }
 
 impl Default for LocalConfig {
@@ -89,6 +97,7 @@ impl Default for LocalConfig {
             work_dir: None,
             output_cap_bytes: 1 << 20,
             install_env_passthrough: default_install_env_passthrough(),
+            network_steps: Vec::new(),
         }
     }
 }
@@ -99,6 +108,7 @@ pub struct LocalBackend {
     work_dir: PathBuf,
     output_cap: usize,
     install_env_passthrough: Vec<String>,
+    network_steps: Vec<String>,
     runtimes: Mutex<HashMap<String, Arc<Runtime>>>,
 }
 
@@ -128,6 +138,7 @@ impl LocalBackend {
             work_dir,
             output_cap: config.output_cap_bytes,
             install_env_passthrough: config.install_env_passthrough,
+            network_steps: config.network_steps,
             runtimes: Mutex::new(HashMap::new()),
         })
     }
@@ -167,12 +178,13 @@ impl LocalBackend {
             _ => HashMap::new(),
         };
 
+        let script_network = self.script_has_network(bundle);
         let mut failed = 0;
         for attempt in 1..=plan.backoff_limit.saturating_add(1) {
             let pod_name = format!("{}-local-{attempt}", bundle.job_name);
             let scratch = work.path().join(format!("attempt-{attempt}"));
             let binds = self.binds_for(&plan, &plan.script, &files, &deps, &scratch, None)?;
-            let spec = self.sandbox_spec(&plan.script, &script_runtime, &pod_name, binds, false)?;
+            let spec = self.sandbox_spec(&plan.script, &script_runtime, &pod_name, binds, script_network)?;
             let run = sandbox::run(spec, deadline).await?;
             let _ = std::fs::remove_dir_all(&scratch);
             match &run.ended {
@@ -208,6 +220,15 @@ impl LocalBackend {
             }
         }
         unreachable!("the attempt loop returns on its last attempt")
+    }
+
+    /// Whether the policy opted this Job's step into the host network. The full step name
+    /// is in the Job's `noetl.io/step` annotation (the label of the same name is sanitised).
+    fn script_has_network(&self, bundle: &JobBundle) -> bool {
+        let step = bundle
+            .job()
+            .and_then(|job| job.body.pointer("/metadata/annotations")?.get(conventions::LABEL_STEP)?.as_str());
+        step.is_some_and(|step| self.network_steps.iter().any(|s| s == step))
     }
 
     async fn runtime_for(&self, image: &str) -> anyhow::Result<Arc<Runtime>> {
@@ -314,7 +335,8 @@ impl LocalBackend {
         if !env.iter().any(|(k, _)| k == "PATH") {
             env.push(("PATH".into(), format!("{}:/usr/local/bin:/usr/bin:/bin", runtime.bin_dir.display())));
         }
-        if host_network {
+        // Registry settings are for the install only, even when a script has network.
+        if host_network && c.name == conventions::INSTALL_CONTAINER {
             for name in &self.install_env_passthrough {
                 if let (Ok(value), false) = (std::env::var(name), env.iter().any(|(k, _)| k == name)) {
                     env.push((name.clone(), value));
