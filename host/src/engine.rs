@@ -48,7 +48,7 @@ impl HostEngine {
 
     fn build(try_pooling: bool) -> anyhow::Result<Self> {
         let pooled = if try_pooling && std::env::var_os("NOETL_NO_POOLING").is_none() {
-            Engine::new(&base_config().allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config()))).ok()
+            Engine::new(base_config().allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config()))).ok()
         } else {
             None
         };

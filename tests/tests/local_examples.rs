@@ -140,11 +140,8 @@ const CACHE_PROBE: &str = "noetl_cache_probe";
 fn example_02_pandas_from_pypi_and_the_second_run_uses_the_cache() {
     let first = result_of(&run(&example("02-dependencies.yaml"), &[], &[]));
     assert_eq!(first["rows"], 2);
-    // Columns as a set: the host's JSON maps are key-sorted, so the args reach the script
-    // as {"age", "name"} (the spec's example text lists name first).
-    let mut columns: Vec<&str> = first["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
-    columns.sort();
-    assert_eq!(columns, ["age", "name"]);
+    // The args reach the script with their keys in the order the playbook wrote them.
+    assert_eq!(first["columns"], serde_json::json!(["name", "age"]));
 
     let envs = shared_cache().join("noetl-host/deps/envs");
     let pandas_env = std::fs::read_dir(&envs)

@@ -40,7 +40,7 @@ impl Playbook {
     pub fn parse(text: &str, fallback_name: &str) -> anyhow::Result<Self> {
         let doc: Value = serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("not valid YAML: {e}"))?;
         let Some(object) = doc.as_object() else { bail!("a playbook is a mapping with a `workflow:` list") };
-        for key in object.keys().filter(|k| !PLAYBOOK_KEYS.contains(&k.as_str())) {
+        if let Some(key) = object.keys().find(|k| !PLAYBOOK_KEYS.contains(&k.as_str())) {
             bail!("unknown top-level key `{key}`; a playbook has {}", PLAYBOOK_KEYS.join(", "));
         }
         if let Some(kind) = object.get("kind")
@@ -69,7 +69,7 @@ impl Playbook {
 fn parse_step(index: usize, value: &Value) -> anyhow::Result<Step> {
     let at = format!("workflow[{index}]");
     let object = value.as_object().with_context(|| format!("{at} is not a mapping"))?;
-    for key in object.keys().filter(|k| !STEP_KEYS.contains(&k.as_str())) {
+    if let Some(key) = object.keys().find(|k| !STEP_KEYS.contains(&k.as_str())) {
         bail!("{at}: unknown key `{key}`; a step has {}", STEP_KEYS.join(", "));
     }
     let name = object.get("step").and_then(Value::as_str).with_context(|| format!("{at}.step is missing; name the step"))?;
