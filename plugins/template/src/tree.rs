@@ -228,13 +228,14 @@ mod tests {
         });
         assert_eq!(
             paths(&tree, &[]),
+            // Document order (JSON maps keep insertion order in this workspace).
             vec![
-                ("a/b~c".to_string(), "/a~1b~0c".to_string()),
-                ("args.items[0]".to_string(), "/args/items/0".to_string()),
                 (
                     "tool.job.env.API_KEY".to_string(),
                     "/tool/job/env/API_KEY".to_string()
                 ),
+                ("args.items[0]".to_string(), "/args/items/0".to_string()),
+                ("a/b~c".to_string(), "/a~1b~0c".to_string()),
             ]
         );
     }
