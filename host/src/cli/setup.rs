@@ -10,7 +10,7 @@ use noetl_host::backend::kubernetes::{KubeOptions, KubernetesBackend};
 use noetl_host::backend::local::LocalBackend;
 use noetl_host::fetch::{FetchOptions, HostFetcher};
 use noetl_host::cache::ArtifactCache;
-use noetl_host::capability::Capabilities;
+use noetl_host::capability::{Capabilities, KubeApi};
 use noetl_host::engine::HostEngine;
 use noetl_host::execute::Executor;
 use noetl_host::playbook::StepRenderer;
@@ -77,7 +77,8 @@ pub fn read_context(path: &Path) -> Result<Value, Failure> {
 }
 
 /// The backend the options (or the policy) choose.
-pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Backend>, Failure> {
+/// The chosen backend, and (with a cluster) the API behind plugins' `kubernetes` capability.
+pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<(Arc<dyn Backend>, Option<Arc<dyn KubeApi>>), Failure> {
     let choice = match global.backend {
         Some(BackendArg::Local) => BackendChoice::Local,
         Some(BackendArg::Kubernetes) => BackendChoice::Kubernetes,
@@ -86,7 +87,8 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
     match choice {
         BackendChoice::Local => {
             let config = noetl_host::embed::local_config(policy);
-            Ok(Arc::new(LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?))
+            let backend = LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?;
+            Ok((Arc::new(backend), None))
         }
         BackendChoice::Kubernetes => {
             let defaults = KubeOptions::default();
@@ -97,19 +99,20 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<Arc<dyn Bac
                 ..defaults
             };
             let backend = KubernetesBackend::connect(options).await.map_err(|e| Failure::new(4, format!("kubernetes backend: {e:#}")))?;
-            Ok(Arc::new(backend))
+            let api: Arc<dyn KubeApi> = Arc::new(backend.ops());
+            Ok((Arc::new(backend), Some(api)))
         }
     }
 }
 
 pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {
-    let backend = backend(global, &loaded.policy).await?;
+    let (backend, kubernetes) = backend(global, &loaded.policy).await?;
     let fetcher = fetcher()?;
     Ok(Executor {
         plugins: loaded.plugins.clone(),
         policy: loaded.policy.clone(),
         backend,
-        providers: Capabilities { redactor: secrets.redactor().clone(), ..Capabilities::default() },
+        providers: Capabilities { redactor: secrets.redactor().clone(), kubernetes, ..Capabilities::default() },
         fetcher: Some(fetcher),
     })
 }
