@@ -104,10 +104,11 @@ impl SecretProvider for DirectoryProvider {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn provider(files: &[(&str, &[u8])]) -> (tempfile::TempDir, DirectoryProvider) {
+    /// A provider over a fresh temp directory holding `files` (also used by the chain's tests).
+    pub(in crate::secrets) fn provider(files: &[(&str, &[u8])]) -> (tempfile::TempDir, DirectoryProvider) {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).unwrap();

@@ -164,18 +164,11 @@ mod tests {
         ))
     }
 
-    fn directory_with(files: &[(&str, &str)]) -> (tempfile::TempDir, DirectoryProvider) {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).unwrap();
-        }
-        let provider = DirectoryProvider::open(dir.path()).unwrap();
-        (dir, provider)
-    }
+    use super::directory::tests::provider as directory_with;
 
     #[tokio::test]
     async fn first_provider_with_the_secret_wins_and_the_value_is_remembered() {
-        let (_dir, directory) = directory_with(&[("API_KEY", "from-directory\n")]);
+        let (_dir, directory) = directory_with(&[("API_KEY", b"from-directory\n")]);
         let redactor = Redactor::new();
         let resolver = SecretResolver::new(
             redactor.clone(),
@@ -190,7 +183,7 @@ mod tests {
 
     #[tokio::test]
     async fn falls_through_to_the_directory() {
-        let (_dir, directory) = directory_with(&[("API_KEY", "from-directory\n")]);
+        let (_dir, directory) = directory_with(&[("API_KEY", b"from-directory\n")]);
         let resolver = SecretResolver::new(Redactor::new(), vec![env(&[]), Box::new(directory)]);
         assert_eq!(resolver.resolve("API_KEY").await.unwrap(), "from-directory");
         assert_eq!(resolver.redactor().len(), 1);
