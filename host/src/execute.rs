@@ -98,13 +98,7 @@ pub struct Executor {
 impl Executor {
     /// The capabilities plugin `name` gets for a step whose playbook lives in `base_dir`.
     fn call_env(&self, name: &str, base_dir: Option<PathBuf>) -> CallEnv {
-        let grant = self.policy.grant(name);
-        let fetcher = match (&self.fetcher, &grant.fetch) {
-            (Some(fetcher), Some(hosts)) => Some(Arc::new(fetcher.with_redirect_grant(hosts.clone())) as Arc<dyn Fetcher>),
-            _ => None,
-        };
-        let caps = Capabilities { plugin: name.into(), grant, base_dir, fetcher, ..self.providers.clone() };
-        CallEnv { caps: Arc::new(caps), limits: self.policy.limits(name) }
+        call_env(&self.policy, name, base_dir, &self.providers, self.fetcher.as_ref())
     }
 
     /// Run one tool call. `config` is the step's rendered `tool` object.
@@ -140,6 +134,25 @@ impl Executor {
         response["duration_ms"] = json!(started.elapsed().as_millis());
         Ok(response)
     }
+}
+
+/// The capabilities plugin `name` gets for one call: its grant and limits from `policy`, the
+/// `providers`, and `fetcher` scoped to its fetch grant (so redirects, too, only reach
+/// granted hosts).
+pub fn call_env(
+    policy: &Policy,
+    name: &str,
+    base_dir: Option<PathBuf>,
+    providers: &Capabilities,
+    fetcher: Option<&HostFetcher>,
+) -> CallEnv {
+    let grant = policy.grant(name);
+    let fetcher = match (fetcher, &grant.fetch) {
+        (Some(fetcher), Some(hosts)) => Some(Arc::new(fetcher.with_redirect_grant(hosts.clone())) as Arc<dyn Fetcher>),
+        _ => None,
+    };
+    let caps = Capabilities { plugin: name.into(), grant, base_dir, fetcher, ..providers.clone() };
+    CallEnv { caps: Arc::new(caps), limits: policy.limits(name) }
 }
 
 fn parse_response(tool: &str, json: &str) -> Result<Value, ExecError> {

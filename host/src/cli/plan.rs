@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use noetl_host::bindings::types::PlanResult;
-use noetl_host::execute::ExecError;
+use noetl_host::capability::Capabilities;
+use noetl_host::execute::{ExecError, call_env};
 use noetl_host::playbook::Playbook;
-use noetl_host::plugin::{CallEnv, convert};
+use noetl_host::plugin::convert;
 
 use super::{Failure, GlobalArgs, setup};
 
@@ -62,15 +63,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
         };
         let kind = config["kind"].as_str().unwrap_or_default();
         let plugin = host.plugins.tool(kind).map_err(|e| Failure::new(2, e.to_string()))?;
-        let mut env = CallEnv::from_policy(&host.policy, &plugin.name);
-        let scoped_fetcher = env.caps.grant.fetch.as_ref().map(|hosts| {
-            std::sync::Arc::new(fetcher.with_redirect_grant(hosts.clone())) as std::sync::Arc<dyn noetl_host::capability::Fetcher>
-        });
-        env.caps = std::sync::Arc::new(noetl_host::capability::Capabilities {
-            base_dir: base_dir.clone(),
-            fetcher: scoped_fetcher,
-            ..(*env.caps).clone()
-        });
+        let env = call_env(&host.policy, &plugin.name, base_dir.clone(), &Capabilities::default(), Some(&fetcher));
         let mut context = json!({"execution_id": args.execution_id, "step": step.name});
         if let Some(seed) = args.seed {
             context["name_seed"] = json!(seed);
