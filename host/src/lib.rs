@@ -15,3 +15,4 @@ pub mod plugin;
 pub mod policy;
 pub mod redact;
 pub mod secrets;
+pub mod tail;

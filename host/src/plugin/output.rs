@@ -1,7 +1,6 @@
 //! Captures a plugin's stdout/stderr in memory, keeping only the tail: a Rust panic message
 //! is written last, and a plugin printing without end must not exhaust host memory.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -9,41 +8,28 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use crate::tail::{BoundedTail, Cut};
+
 /// A bounded in-memory sink; clones share the same buffer.
 #[derive(Clone, Debug)]
 pub struct TailBuffer {
-    inner: Arc<Mutex<Tail>>,
-}
-
-#[derive(Debug)]
-struct Tail {
-    bytes: VecDeque<u8>,
-    capacity: usize,
-    dropped: usize,
+    inner: Arc<Mutex<BoundedTail>>,
 }
 
 impl TailBuffer {
     pub fn new(capacity: usize) -> Self {
-        TailBuffer {
-            inner: Arc::new(Mutex::new(Tail { bytes: VecDeque::new(), capacity, dropped: 0 })),
-        }
+        TailBuffer { inner: Arc::new(Mutex::new(BoundedTail::new(capacity))) }
     }
 
     fn push(&self, data: &[u8]) {
-        let mut tail = self.inner.lock().expect("tail buffer lock");
-        let keep = data.len().min(tail.capacity);
-        let overflow = (tail.bytes.len() + keep).saturating_sub(tail.capacity);
-        tail.bytes.drain(..overflow);
-        tail.dropped += overflow + (data.len() - keep);
-        tail.bytes.extend(&data[data.len() - keep..]);
+        self.inner.lock().expect("tail buffer lock").push(data);
     }
 
     /// The captured text (lossy UTF-8), prefixed with a note when the start was dropped.
     pub fn text(&self) -> String {
-        let tail = self.inner.lock().expect("tail buffer lock");
-        let (a, b) = tail.bytes.as_slices();
-        let text = String::from_utf8_lossy(&[a, b].concat()).trim_end().to_string();
-        if tail.dropped > 0 { format!("[{} earlier bytes dropped]\n{text}", tail.dropped) } else { text }
+        let kept = self.inner.lock().expect("tail buffer lock").kept(Cut::Character);
+        let text = kept.text.trim_end();
+        if kept.dropped > 0 { format!("[{} earlier bytes dropped]\n{text}", kept.dropped) } else { text.to_string() }
     }
 }
 

@@ -13,65 +13,34 @@ use tokio::sync::watch;
 use super::outcome::{newest_pod, script_log_available, script_terminated};
 use super::watch::{NamespaceWatch, Subscription};
 use crate::backend::conventions::SCRIPT_CONTAINER;
+use crate::tail::{BoundedTail, Cut};
 
 /// How long a log stream may stay quiet after the job ended before it counts as read.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// The last `cap` bytes of a log; earlier text is dropped whole lines at a time.
+/// The last `cap` bytes of a log; the kept text starts at a line start.
 #[derive(Debug)]
-pub struct LogTail {
-    cap: usize,
-    text: String,
-    truncated: bool,
-}
+pub struct LogTail(BoundedTail);
 
 impl LogTail {
     pub fn new(cap: usize) -> Self {
-        Self {
-            cap,
-            text: String::new(),
-            truncated: false,
-        }
+        Self(BoundedTail::new(cap))
     }
 
     pub fn push_line(&mut self, line: &str) {
-        self.text.push_str(line);
-        self.text.push('\n');
-        // Compact only past twice the cap, so keeping the tail costs amortised O(1) per byte.
-        if self.text.len() > self.cap.saturating_mul(2).max(self.cap + 4096) {
-            self.compact();
-        }
-    }
-
-    fn compact(&mut self) {
-        if self.text.len() <= self.cap {
-            return;
-        }
-        let mut cut = self.text.len() - self.cap;
-        while !self.text.is_char_boundary(cut) {
-            cut += 1;
-        }
-        // Prefer starting the kept text at a line start when one is near.
-        if let Some(nl) = self.text[cut..]
-            .find('\n')
-            .filter(|&nl| nl + 1 < self.text.len() - cut)
-        {
-            cut += nl + 1;
-        }
-        self.text.drain(..cut);
-        self.truncated = true;
+        self.0.push(line.as_bytes());
+        self.0.push(b"\n");
     }
 
     /// Starts over for a newer pod: the outcome describes the newest pod only.
     pub fn reset(&mut self) {
-        self.text.clear();
-        self.truncated = false;
+        self.0.clear();
     }
 
     /// The kept text and whether anything was dropped.
-    pub fn finish(mut self) -> (String, bool) {
-        self.compact();
-        (self.text, self.truncated)
+    pub fn finish(self) -> (String, bool) {
+        let kept = self.0.kept(Cut::LineStart);
+        (kept.text, kept.dropped > 0)
     }
 }
 

@@ -18,7 +18,7 @@
 //! so killing the supervisor through a pidfd (no pid-reuse race) ends the whole tree.
 
 use super::runtime::SYSTEM_DIRS;
-use super::tail::TailBuffer;
+use super::tail::read_tail;
 use anyhow::Context;
 use hakoniwa::{Container, Namespace, Rlimit, Runctl, Stdio};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -129,12 +129,12 @@ fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<Sandb
     };
     switch.arm(child.id());
     let cap = spec.output_cap;
-    let stdout = child.stdout.take().map(|r| std::thread::spawn(move || TailBuffer::new(cap).read_all(r)));
-    let stderr = child.stderr.take().map(|r| std::thread::spawn(move || TailBuffer::new(cap).read_all(r)));
+    let stdout = child.stdout.take().map(|r| std::thread::spawn(move || read_tail(r, cap)));
+    let stderr = child.stderr.take().map(|r| std::thread::spawn(move || read_tail(r, cap)));
     let status = child.wait();
     switch.disarm();
-    let collect = |h: Option<std::thread::JoinHandle<TailBuffer>>| {
-        h.map(|h| h.join().unwrap_or_else(|_| TailBuffer::new(0)).finish()).unwrap_or_default()
+    let collect = |h: Option<std::thread::JoinHandle<(String, bool)>>| {
+        h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
     };
     let (stdout, stdout_truncated) = collect(stdout);
     let (stderr, stderr_truncated) = collect(stderr);
