@@ -269,3 +269,42 @@ async fn unschedulable_pod_is_a_start_failure() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the test cluster: tests/run-all.sh"]
+async fn pod_refused_by_quota_is_a_start_failure_with_the_controllers_reason() {
+    use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ServiceAccount};
+    use kube::api::{DeleteParams, PostParams};
+
+    let backend = backend().await;
+    let ns = format!("noetl-e2e-quota-{}", random_suffix());
+    let namespaces: Api<Namespace> = Api::all(backend.client.clone());
+    let body = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    namespaces.create(&PostParams::default(), &body).await.unwrap();
+    let quotas: Api<ResourceQuota> = Api::namespaced(backend.client.clone(), &ns);
+    let quota = serde_json::from_value(json!({"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}})).unwrap();
+    quotas.create(&PostParams::default(), &quota).await.unwrap();
+    // Admission needs the quota's computed status and the namespace's default ServiceAccount,
+    // or the pod is refused for another reason than the one this test is about.
+    let accounts: Api<ServiceAccount> = Api::namespaced(backend.client.clone(), &ns);
+    for _ in 0..100 {
+        let counted = quotas.get("no-pods").await.unwrap().status.and_then(|s| s.hard).is_some();
+        if counted && accounts.get_opt("default").await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let bundle = bundle(&ns, json!({}), false, 0, 120);
+    let result = backend.run(&bundle, &|_| {}).await;
+    let cleanup = namespaces.delete(&ns, &DeleteParams::default()).await;
+    let outcome = result.unwrap();
+    cleanup.unwrap();
+    assert_eq!(outcome.status, JobStatus::StartFailed, "{outcome:?}");
+    assert_eq!(outcome.reason.as_deref(), Some("FailedCreate"), "{outcome:?}");
+    let message = outcome.message.unwrap_or_default();
+    assert!(
+        message.starts_with("the Job controller could not create a pod:") && message.contains("exceeded quota: no-pods"),
+        "{message}"
+    );
+}

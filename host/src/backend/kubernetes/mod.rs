@@ -2,6 +2,7 @@
 //! shared per-namespace watches, and reads the real exit code, reason and log.
 
 mod api_error;
+mod creation;
 pub mod kinds;
 mod logs;
 mod naming;
@@ -33,7 +34,8 @@ pub use ops::{KubeOps, OpsError};
 
 use self::kinds::KnownKind;
 use self::logs::{LogFollower, LogTail};
-use self::outcome::{Verdict, assess, base_outcome, newest_pod};
+use self::creation::CreationCheck;
+use self::outcome::{Verdict, assess, base_outcome, newest_pod, pod_creation_failed};
 use self::watch::{NamespaceWatch, Subscription, Watches};
 use crate::backend::conventions::{INSTALL_CONTAINER, REASON_INSTALL_FAILED};
 use crate::backend::{JobBundle, JobOutcome, JobStatus};
@@ -47,7 +49,8 @@ pub struct KubeOptions {
     /// Kubeconfig context; the file's current context when absent.
     pub context: Option<String>,
     /// How long a pod may sit in ErrImagePull / ImagePullBackOff / CreateContainerConfigError
-    /// / Unschedulable before the job is reported `start_failed`.
+    /// / Unschedulable, or a Job may have no pod at all (FailedCreate: quota, admission),
+    /// before the job is reported `start_failed`.
     pub start_failure_grace: Duration,
     /// Largest log kept in the outcome; beyond it the tail is kept and `output_truncated` set.
     pub log_cap_bytes: usize,
@@ -280,6 +283,7 @@ impl KubernetesBackend {
             () = tokio::time::sleep_until(ready_by) => return timed_out(Arc::new(created.clone())),
         }
         let mut last_seen: Option<Arc<Job>> = None;
+        let mut creation = CreationCheck::new(self.options.start_failure_grace);
         loop {
             if let Some(refusal) = namespace.refusal() {
                 anyhow::bail!(refusal);
@@ -297,6 +301,18 @@ impl KubernetesBackend {
                     ) {
                         Verdict::Ended(outcome) => return Ok(Ending::Ended(outcome)),
                         Verdict::Running { recheck_at: at } => recheck_at = at,
+                    }
+                    if pods.is_empty() {
+                        let now = Timestamp::now();
+                        match creation.due(&job, now) {
+                            Ok(()) => {
+                                let namespace = created.metadata.namespace.as_deref().unwrap_or_default();
+                                if let Some(message) = creation::failed_create(&self.client, namespace, uid).await {
+                                    return Ok(Ending::Ended(pod_creation_failed(&job, &message, now)));
+                                }
+                            }
+                            Err(at) => recheck_at = Some(recheck_at.map_or(at, |r: Timestamp| r.min(at))),
+                        }
                     }
                     last_seen = Some(job);
                 }

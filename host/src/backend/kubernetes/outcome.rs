@@ -82,6 +82,20 @@ pub fn assess(job: &Job, pods: &[&Pod], now: Timestamp, grace: Duration) -> Verd
     }
 }
 
+/// Reason reported when the Job controller could not create a pod (the event's reason).
+pub const REASON_FAILED_CREATE: &str = "FailedCreate";
+
+/// The outcome of a Job whose pod the Job controller could not create; `message` is the
+/// controller's `FailedCreate` event (for example a ResourceQuota refusal).
+pub fn pod_creation_failed(job: &Job, message: &str, now: Timestamp) -> JobOutcome {
+    let mut outcome = base_outcome(job, None, JobStatus::StartFailed);
+    let created = job.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    outcome.execution_seconds = seconds_between(job_start(job).or(created), Some(now));
+    outcome.reason = Some(REASON_FAILED_CREATE.to_string());
+    outcome.message = Some(format!("the Job controller could not create a pod: {message}"));
+    outcome
+}
+
 /// How a Job ended according to its conditions.
 struct Terminal {
     completed: bool,
@@ -571,6 +585,19 @@ mod tests {
             out.message.as_deref(),
             Some("0/3 nodes are available: 3 Insufficient memory.")
         );
+    }
+
+    #[test]
+    fn pod_creation_failure_is_a_start_failure_with_the_event_message() {
+        let job: Job = serde_json::from_value(json!({"metadata": {"name": "j", "creationTimestamp": "2026-01-01T00:00:00Z"}})).unwrap();
+        let out = pod_creation_failed(&job, "pods \"x\" is forbidden: exceeded quota: q", ts("2026-01-01T00:00:30Z"));
+        assert_eq!(out.status, JobStatus::StartFailed);
+        assert_eq!(out.reason.as_deref(), Some("FailedCreate"));
+        assert_eq!(
+            out.message.as_deref(),
+            Some("the Job controller could not create a pod: pods \"x\" is forbidden: exceeded quota: q")
+        );
+        assert_eq!((out.pod_name, out.exit_code, out.execution_seconds), (None, None, 30.0));
     }
 
     #[test]
