@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances. A plugin's CPU budget is checked at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -91,7 +91,12 @@ fn pool_config() -> PoolingAllocationConfig {
         // time). Keeping the first pages of a reused slot resident and zeroing them is cheaper.
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)
-        .async_stack_keep_resident(64 << 10);
+        .async_stack_keep_resident(64 << 10)
+        // Without it, resetting a slot rewrites all of its first `KEEP_RESIDENT_BYTES`
+        // (mostly the guest's untouched stack) on every call; with the `PAGEMAP_SCAN` ioctl
+        // (Linux 6.7+, `Auto` falls back elsewhere) only the pages the call dirtied are
+        // reset. Measured: dropping a script-plan instance went from ~19 µs to ~6 µs.
+        .pagemap_scan(Enabled::Auto);
     pool
 }
 

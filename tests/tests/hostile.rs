@@ -182,3 +182,26 @@ async fn concurrent_hostile_and_normal_calls_do_not_interfere() {
     }
     assert_contains(&looping.await.unwrap(), &["CPU budget"]);
 }
+
+impl Fixture {
+    /// `data` of a call that must succeed.
+    async fn data(&self, behavior: &str) -> serde_json::Value {
+        match self.plan(&self.policy, behavior).await {
+            Ok(Ok(PlanResult::Done(json))) => serde_json::from_str::<serde_json::Value>(&json).unwrap()["data"].take(),
+            other => panic!("behavior {behavior}: expected a response, got {other:?}"),
+        }
+    }
+}
+
+/// A fresh `Store` per call, on a reused pooled slot, must not show one call's memory to
+/// the next (the slot reset only rewrites the pages a call dirtied: see engine.rs).
+#[tokio::test]
+async fn a_call_never_sees_memory_left_by_an_earlier_call() {
+    let f = fixture().await;
+    // The scanner works: it finds a canary planted in the same call.
+    assert_eq!(f.data("plant-and-scan").await["found"], true);
+    for _ in 0..3 {
+        assert_eq!(f.data("plant").await["planted"], 24);
+        assert_eq!(f.data("scan").await["found"], false, "a call found the canary an earlier call left in memory");
+    }
+}

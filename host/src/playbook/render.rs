@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Step;
 use crate::plugin::{CallEnv, LoadedPlugin, RenderOptions};
@@ -15,18 +15,27 @@ pub struct StepRenderer {
     pub strict: bool,
 }
 
+/// The tree sent to the template engine, so error paths read `tool.job.env.X`.
+#[derive(serde::Serialize)]
+struct ToolTree<'a> {
+    tool: &'a Value,
+}
+
 /// Where `script.content` sits in the rendered tree; left untouched unless the step opts in.
 const SCRIPT_CONTENT: &str = "tool.script.content";
 
 impl StepRenderer {
     /// The step's `tool` object with every template rendered against `context`.
     pub async fn render_tool(&self, step: &Step, context: &Value) -> anyhow::Result<Value> {
-        let tree = json!({ "tool": step.tool });
+        // `{"tool": ...}` written straight to JSON text: no clone of the tree, and no
+        // `Display` (`Value::to_string`), which goes through `fmt::Formatter` and is slower.
+        let tree = serde_json::to_string(&ToolTree { tool: &step.tool })?;
+        let context = serde_json::to_string(context)?;
         let skip_paths = if step.render_script { Vec::new() } else { vec![SCRIPT_CONTENT.to_string()] };
         let options = RenderOptions { strict_undefined: self.strict, skip_paths };
         let rendered = self
             .plugin
-            .render(&self.env, &tree.to_string(), &context.to_string(), &options)
+            .render(&self.env, &tree, &context, &options)
             .await?
             .map_err(|e| anyhow::anyhow!("step `{}`: template error in {}: {}", step.name, e.path, e.message))?;
         let mut rendered: Value = serde_json::from_str(&rendered)

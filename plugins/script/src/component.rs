@@ -35,7 +35,7 @@ impl Tool for ScriptTool {
                 .map(|m| sdk::Manifest {
                     kind: m.kind,
                     name: m.name,
-                    body: m.body.to_string(),
+                    body: sdk::to_json_text(&m.body),
                 })
                 .collect(),
             timeout_seconds: bundle.timeout_seconds,

@@ -35,7 +35,9 @@ impl Guest for TemplateEngine {
                         rendered.templates, rendered.fuel_consumed, options.fuel
                     ),
                 );
-                Ok(rendered.value.to_string())
+                // Straight into a byte buffer, not through `fmt::Formatter` as
+                // `Value::to_string` (`Display`) does: see `noetl_plugin_sdk::to_json_text`.
+                Ok(serde_json::to_string(&rendered.value).expect("a JSON value always serialises"))
             }
             Err(error) => Err(renderer::RenderError {
                 path: error.path,

@@ -51,6 +51,14 @@ impl Tool for Hostile {
                 let bytes = capability::read_file(path, 1 << 20)?;
                 done(json!(String::from_utf8_lossy(&bytes)))
             }
+            // Memory isolation between calls: `plant` leaves a canary in static, heap and
+            // stack memory; `scan` looks for it anywhere in linear memory.
+            "plant" => done(json!({"planted": plant_canary()})),
+            "scan" => done(json!({"found": canary_in_memory()})),
+            "plant-and-scan" => {
+                plant_canary();
+                done(json!({"found": canary_in_memory()}))
+            }
             other => Err(ToolError::field("tool.behavior", format!("unknown behavior `{other}`"), "use ok, loop, allocate, ...")),
         }
     }
@@ -60,6 +68,44 @@ impl Tool for Hostile {
 fn recurse(depth: u64) -> u64 {
     let frame = std::hint::black_box([depth; 16]);
     recurse(frame[3] + 1) + frame[7]
+}
+
+/// The canary is stored XOR-ed, so the scanner's own copy of it never matches.
+const CANARY_MASKED: [u8; 24] = *b"\x14\x15\x1f\x0e\x16w\x19\x1b\x14\x1b\x08\x03w\x15\x0f\x1f\x00\x0b\x1e\x1b\x1f\x13\x1b\x0c";
+const MASK: u8 = 0x7a;
+
+static mut PLANTED: [u8; 4096] = [0; 4096];
+
+fn canary() -> Vec<u8> {
+    CANARY_MASKED.iter().map(|b| b ^ MASK).collect()
+}
+
+fn plant_canary() -> usize {
+    let canary = canary();
+    let mut heap = Vec::new();
+    for _ in 0..4096 {
+        heap.extend_from_slice(&canary);
+    }
+    std::mem::forget(heap);
+    let mut stack = [0u8; 1024];
+    stack[..canary.len()].copy_from_slice(&canary);
+    std::hint::black_box(&stack);
+    // SAFETY: single-threaded guest; nothing else touches PLANTED during this call.
+    unsafe { std::ptr::copy_nonoverlapping(canary.as_ptr(), std::ptr::addr_of_mut!(PLANTED).cast::<u8>(), canary.len()) };
+    canary.len()
+}
+
+/// Whether the (unmasked) canary appears anywhere in linear memory.
+fn canary_in_memory() -> bool {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    // Address 0 is never written by Rust code; starting at 1 keeps the pointer non-null.
+    (1..end.saturating_sub(CANARY_MASKED.len())).any(|at| {
+        CANARY_MASKED.iter().enumerate().all(|(i, masked)| {
+            // SAFETY: `at + i` is inside linear memory (bounded by memory_size above).
+            let byte = unsafe { std::ptr::read_volatile((at + i) as *const u8) };
+            byte ^ MASK == *masked
+        })
+    })
 }
 
 noetl_plugin_sdk::export_tool!(Hostile);
