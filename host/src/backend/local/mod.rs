@@ -27,6 +27,7 @@ mod deps;
 mod expand;
 mod images;
 mod pod;
+mod probe_cache;
 mod quantity;
 mod runtime;
 mod sandbox;
@@ -38,11 +39,12 @@ use super::{JobBundle, JobOutcome, JobStatus, conventions};
 use anyhow::Context;
 use deps::DepsCache;
 use pod::{ContainerPlan, PodPlan, VolumeSource};
-use runtime::Runtime;
+use probe_cache::ProbeCache;
+use runtime::{HostEnv, Runtime};
 use sandbox::{Bind, Ended, SandboxRun, SandboxSpec};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Stderr lines that mean the process ran out of memory under its limit.
@@ -76,8 +78,8 @@ pub fn default_install_env_passthrough() -> Vec<String> {
 pub struct LocalConfig {
     /// Image → runtime rules checked before [`stock_image_runtimes`].
     pub image_runtimes: Vec<ImageRuntime>,
-    /// Dependency cache root; default `$XDG_CACHE_HOME/noetl-host/deps` or
-    /// `~/.cache/noetl-host/deps`.
+    /// Root of the local backend's caches (dependency environments, runtime probes);
+    /// default `$XDG_CACHE_HOME/noetl-host/deps` or `~/.cache/noetl-host/deps`.
     pub cache_dir: Option<PathBuf>,
     /// Where per-run temp dirs are made; default the system temp dir.
     pub work_dir: Option<PathBuf>,
@@ -109,7 +111,7 @@ pub struct LocalBackend {
     output_cap: usize,
     install_env_passthrough: Vec<String>,
     network_steps: Vec<String>,
-    runtimes: Mutex<HashMap<String, Arc<Runtime>>>,
+    probes: Arc<ProbeCache>,
 }
 
 /// What the dependency step produced.
@@ -135,11 +137,11 @@ impl LocalBackend {
         Ok(Self {
             rules,
             cache: DepsCache::open(&cache_root)?,
+            probes: Arc::new(ProbeCache::new(&cache_root)),
             work_dir,
             output_cap: config.output_cap_bytes,
             install_env_passthrough: config.install_env_passthrough,
             network_steps: config.network_steps,
-            runtimes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -231,20 +233,16 @@ impl LocalBackend {
         step.is_some_and(|step| self.network_steps.iter().any(|s| s == step))
     }
 
-    async fn runtime_for(&self, image: &str) -> anyhow::Result<Arc<Runtime>> {
+    /// The host runtime for `image`. Looked up on every run, not kept per backend: the
+    /// probe cache re-checks the version selection, so a long-lived worker follows a
+    /// changed `.python-version` too.
+    async fn runtime_for(&self, image: &str) -> anyhow::Result<Runtime> {
         let name = images::runtime_for_image(image, &self.rules)?.to_string();
-        if let Some(rt) = self.runtimes.lock().unwrap_or_else(|p| p.into_inner()).get(&name) {
-            return Ok(rt.clone());
-        }
-        let probe_name = name.clone();
-        let rt = Arc::new(
-            tokio::task::spawn_blocking(move || runtime::probe(&probe_name))
-                .await
-                .context("runtime probe panicked")?
-                .with_context(|| format!("image `{image}` maps to runtime `{name}`"))?,
-        );
-        self.runtimes.lock().unwrap_or_else(|p| p.into_inner()).insert(name, rt.clone());
-        Ok(rt)
+        let (probes, probe_name) = (self.probes.clone(), name.clone());
+        tokio::task::spawn_blocking(move || probes.runtime(&probe_name, &HostEnv::current()))
+            .await
+            .context("runtime probe panicked")?
+            .with_context(|| format!("image `{image}` maps to runtime `{name}`"))
     }
 
     /// Runs the install container once per environment; later runs mount the cached tree.

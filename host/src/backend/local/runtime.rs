@@ -4,13 +4,16 @@
 //! it is what the sandbox must run.
 
 use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Host directories every sandbox gets read-only; a runtime inside them needs no extra mount.
 pub(super) const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Runtime {
     /// The real interpreter binary (symlinks and shims resolved).
     pub executable: PathBuf,
@@ -22,40 +25,76 @@ pub(super) struct Runtime {
     pub version: String,
 }
 
-pub(super) fn probe(name: &str) -> anyhow::Result<Runtime> {
-    let found = find_on_path(name).with_context(|| {
+/// The host environment a probe runs in: variables and working directory. Shims pick the
+/// version from both, so the probe cache keys on them too. Passed explicitly (captured once
+/// from the process in production) so tests never change the process environment.
+#[derive(Debug, Clone)]
+pub(super) struct HostEnv {
+    pub vars: BTreeMap<OsString, OsString>,
+    pub cwd: PathBuf,
+}
+
+impl HostEnv {
+    pub(super) fn current() -> Self {
+        Self {
+            vars: std::env::vars_os().collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        }
+    }
+
+    pub(super) fn var(&self, name: &str) -> Option<&OsStr> {
+        self.vars.get(OsStr::new(name)).map(OsString::as_os_str)
+    }
+
+    /// `Command` for `program` with exactly this environment and working directory.
+    fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        command.env_clear().envs(&self.vars).current_dir(&self.cwd);
+        command
+    }
+}
+
+/// The file `name` denotes on the host `PATH` (an absolute name is taken as given).
+pub(super) fn locate(name: &str, env: &HostEnv) -> anyhow::Result<PathBuf> {
+    find_on_path(name, env).with_context(|| {
         format!(
             "runtime `{name}` is not on the host PATH; install it or map the image to another \
              runtime in `LocalConfig.image_runtimes`"
         )
-    })?;
+    })
+}
+
+/// Runs the runtime `found` (from [`locate`]) and asks it where it really lives.
+pub(super) fn probe(found: &Path, env: &HostEnv) -> anyhow::Result<Runtime> {
     let stem = found.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let (executable, prefix, version) = if stem.starts_with("python") {
         let [exe, prefix, version] = ask(
-            &found,
+            found,
+            env,
             &["-c", "import sys, json; print(json.dumps([sys.executable, sys.base_prefix, sys.version]))"],
         )?;
         (PathBuf::from(exe), PathBuf::from(prefix), version)
     } else if stem.starts_with("node") {
-        let [exe, version] = ask(&found, &["-p", "JSON.stringify([process.execPath, process.version])"])?;
+        let [exe, version] = ask(found, env, &["-p", "JSON.stringify([process.execPath, process.version])"])?;
         let exe = PathBuf::from(exe);
         let prefix = grandparent(&exe);
         (exe, prefix, version)
     } else {
-        let out = Command::new(&found).arg("--version").output();
+        let out = env.command(found).arg("--version").output();
         let version = out.map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string());
-        (found.clone(), grandparent(&found), version.unwrap_or_default())
+        (found.to_path_buf(), grandparent(found), version.unwrap_or_default())
     };
     let bin_dir = executable.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/usr/bin"));
-    let executable = executable
-        .canonicalize()
-        .with_context(|| format!("runtime `{name}` reported executable {} which does not exist", executable.display()))?;
+    let executable = executable.canonicalize().with_context(|| {
+        format!("runtime {} reported executable {} which does not exist", found.display(), executable.display())
+    })?;
     let prefix = prefix.canonicalize().unwrap_or(prefix);
-    Ok(Runtime { extra_mount: mount_for(&prefix, &executable), executable, bin_dir, version })
+    let home = env.var("HOME").map(PathBuf::from);
+    Ok(Runtime { extra_mount: mount_for(&prefix, &executable, home.as_deref()), executable, bin_dir, version })
 }
 
 /// Where `name` would be found by a shell; absolute paths are taken as given.
-fn find_on_path(name: &str) -> anyhow::Result<PathBuf> {
+fn find_on_path(name: &str, env: &HostEnv) -> anyhow::Result<PathBuf> {
     if name.contains('/') {
         let p = PathBuf::from(name);
         if is_executable(&p) {
@@ -63,8 +102,8 @@ fn find_on_path(name: &str) -> anyhow::Result<PathBuf> {
         }
         bail!("{name} is not an executable file");
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    let path = env.var("PATH").unwrap_or_default();
+    std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|p| is_executable(p))
         .with_context(|| format!("`{name}` not found in PATH"))
@@ -76,8 +115,9 @@ pub(super) fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs the runtime on the host (with the host env: shims need it) and parses a JSON array.
-fn ask<const N: usize>(program: &Path, args: &[&str]) -> anyhow::Result<[String; N]> {
-    let out = Command::new(program)
+fn ask<const N: usize>(program: &Path, env: &HostEnv, args: &[&str]) -> anyhow::Result<[String; N]> {
+    let out = env
+        .command(program)
         .args(args)
         .output()
         .with_context(|| format!("could not run {}", program.display()))?;
@@ -107,12 +147,11 @@ fn is_under_system_dir(p: &Path) -> bool {
 /// The tree to mount for a runtime outside the system dirs. A prefix that is too broad
 /// (`/`, `/opt`, the home directory) would expose unrelated host files, so then only the
 /// interpreter's own directory is mounted.
-fn mount_for(prefix: &Path, executable: &Path) -> Option<PathBuf> {
+fn mount_for(prefix: &Path, executable: &Path, home: Option<&Path>) -> Option<PathBuf> {
     if is_under_system_dir(executable) && (is_under_system_dir(prefix) || prefix == Path::new("/")) {
         return None;
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let too_broad = prefix.components().count() < 3 || home.as_deref() == Some(prefix);
+    let too_broad = prefix.components().count() < 3 || home == Some(prefix);
     if !too_broad && executable.starts_with(prefix) && !is_under_system_dir(prefix) {
         Some(prefix.to_path_buf())
     } else {
@@ -124,9 +163,14 @@ fn mount_for(prefix: &Path, executable: &Path) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    fn probe_name(name: &str) -> anyhow::Result<Runtime> {
+        let env = HostEnv::current();
+        probe(&locate(name, &env)?, &env)
+    }
+
     #[test]
     fn python3_resolves_to_the_real_interpreter() {
-        let rt = probe("python3").unwrap();
+        let rt = probe_name("python3").unwrap();
         assert!(rt.executable.is_absolute());
         assert!(is_executable(&rt.executable));
         // A shim is a script; the real interpreter is an ELF binary.
@@ -140,25 +184,25 @@ mod tests {
 
     #[test]
     fn node_resolves() {
-        let rt = probe("node").unwrap();
+        let rt = probe_name("node").unwrap();
         assert!(rt.version.starts_with('v'), "{}", rt.version);
         assert!(is_executable(&rt.executable));
     }
 
     #[test]
     fn missing_runtime_says_how_to_fix() {
-        let err = format!("{:#}", probe("no-such-runtime-xyz").unwrap_err());
+        let err = format!("{:#}", probe_name("no-such-runtime-xyz").unwrap_err());
         assert!(err.contains("not on the host PATH"), "{err}");
         assert!(err.contains("LocalConfig.image_runtimes"), "{err}");
     }
 
     #[test]
     fn broad_prefixes_are_narrowed() {
-        assert_eq!(mount_for(Path::new("/usr"), Path::new("/usr/bin/node")), None);
+        assert_eq!(mount_for(Path::new("/usr"), Path::new("/usr/bin/node"), None), None);
         assert_eq!(
-            mount_for(Path::new("/root/.pyenv/versions/3.11.7"), Path::new("/root/.pyenv/versions/3.11.7/bin/python3.11")),
+            mount_for(Path::new("/root/.pyenv/versions/3.11.7"), Path::new("/root/.pyenv/versions/3.11.7/bin/python3.11"), None),
             Some(PathBuf::from("/root/.pyenv/versions/3.11.7"))
         );
-        assert_eq!(mount_for(Path::new("/opt"), Path::new("/opt/bin/x")), Some(PathBuf::from("/opt/bin")));
+        assert_eq!(mount_for(Path::new("/opt"), Path::new("/opt/bin/x"), None), Some(PathBuf::from("/opt/bin")));
     }
 }
