@@ -32,6 +32,6 @@ pub async fn local_executor(policy: Policy) -> anyhow::Result<Executor> {
         policy: Arc::new(policy),
         backend: Arc::new(backend),
         providers: Capabilities::default(),
-        fetcher: Some(HostFetcher::new(FetchOptions::from_env())?),
+        fetcher: Some(HostFetcher::new(FetchOptions::from_env())),
     })
 }

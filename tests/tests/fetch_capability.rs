@@ -34,7 +34,7 @@ async fn fixture() -> Fixture {
     // redirects are checked against it too.
     let mut env = CallEnv::from_policy(&policy, "hostile");
     let caps = Arc::make_mut(&mut env.caps);
-    let fetcher = HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new())).unwrap();
+    let fetcher = HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new()));
     caps.fetcher = Some(Arc::new(fetcher.with_redirect_grant(caps.grant.fetch.clone().unwrap())));
     Fixture { plugin, env, _runtime: runtime, _cache: cache }
 }

@@ -35,7 +35,7 @@ async fn objects_are_fetched_and_missing_ones_are_not_found() {
     let data = tempfile::tempdir().unwrap();
     let server = start_fake_gcs(data.path());
     let emulator = format!("127.0.0.1:{}", server.port);
-    let fetcher = HostFetcher::new(FetchOptions::with_environment([("STORAGE_EMULATOR_HOST", emulator.as_str())])).unwrap();
+    let fetcher = HostFetcher::new(FetchOptions::with_environment([("STORAGE_EMULATOR_HOST", emulator.as_str())]));
 
     assert_eq!(fetcher.fetch("gs://scripts/jobs/hello.py", 1 << 20).await.unwrap(), SCRIPT.as_bytes());
 

@@ -11,7 +11,7 @@ use noetl_host::fetch::{FetchOptions, HostFetcher};
 use noetl_host::policy::FetchGrant;
 
 fn fetcher() -> HostFetcher {
-    HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new())).unwrap()
+    HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new()))
 }
 
 fn url(port: u16, path: &str) -> String {
@@ -113,7 +113,7 @@ async fn bodies_over_the_limit_are_refused() {
 async fn a_stalled_body_ends_at_the_total_timeout() {
     let port = http_server::start().await;
     let options = FetchOptions { total_timeout: Duration::from_millis(500), ..FetchOptions::with_environment(Vec::<(String, String)>::new()) };
-    let fetcher = HostFetcher::new(options).unwrap();
+    let fetcher = HostFetcher::new(options);
     match fetcher.fetch(&url(port, "/slow"), 1 << 20).await {
         Err(CapabilityError::Failed(message)) => {
             assert_contains(&message, &[&url(port, "/slow"), "did not finish within the total timeout", "FetchOptions.total_timeout"])

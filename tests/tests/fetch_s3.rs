@@ -47,7 +47,7 @@ fn fetcher(port: u16, extra: &[(&str, &str)]) -> HostFetcher {
     let endpoint = format!("http://127.0.0.1:{port}");
     let mut vars = vec![("NOETL_S3_ENDPOINT", endpoint.as_str()), ("AWS_REGION", "us-east-1")];
     vars.extend_from_slice(extra);
-    HostFetcher::new(FetchOptions::with_environment(vars)).unwrap()
+    HostFetcher::new(FetchOptions::with_environment(vars))
 }
 
 fn with_keys(port: u16) -> HostFetcher {

@@ -50,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
     };
     let base_dir = args.file.parent().map(|d| d.to_path_buf());
     // Planning an `http`/`s3`/`gcs` script fetches it, under the same grant as `run`.
-    let fetcher = setup::fetcher()?;
+    let fetcher = setup::fetcher();
     for step in steps {
         let config = match &renderer {
             Some((renderer, context)) => {

@@ -107,7 +107,7 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<(Arc<dyn Ba
 
 pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<SecretResolver>) -> Result<Executor, Failure> {
     let (backend, kubernetes) = backend(global, &loaded.policy).await?;
-    let fetcher = fetcher()?;
+    let fetcher = fetcher();
     Ok(Executor {
         plugins: loaded.plugins.clone(),
         policy: loaded.policy.clone(),
@@ -118,6 +118,6 @@ pub async fn executor(global: &GlobalArgs, loaded: &Loaded, secrets: &Arc<Secret
 }
 
 /// The `fetch` capability's fetcher (HTTP, S3, GCS), configured from the environment.
-pub fn fetcher() -> Result<HostFetcher, Failure> {
-    HostFetcher::new(FetchOptions::from_env()).map_err(|e| Failure::new(4, format!("fetch capability: {e:#}")))
+pub fn fetcher() -> HostFetcher {
+    HostFetcher::new(FetchOptions::from_env())
 }

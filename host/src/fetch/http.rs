@@ -13,13 +13,14 @@ use crate::policy::FetchGrant;
 /// The client shared by every HTTP fetch: no automatic redirects, the connect timeout
 /// (the total timeout is applied around the whole fetch), no proxy from the environment
 /// (a plugin's reach is what the policy grants, not what a proxy variable adds).
-pub(super) fn client(options: &FetchOptions) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+pub(super) fn client(options: &FetchOptions) -> Result<reqwest::Client, CapabilityError> {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .no_proxy()
         .user_agent(concat!("noetl-host/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+        .build()
+        .map_err(|e| CapabilityError::Failed(format!("the host could not set up its HTTP client (TLS roots, resolver): {e}")))
 }
 
 /// Where redirects of one fetch may go.

@@ -34,20 +34,22 @@ pub struct HostFetcher {
 
 struct Shared {
     options: FetchOptions,
-    http: reqwest::Client,
+    /// Built on the first HTTP fetch: building it loads every system CA certificate (tens of
+    /// milliseconds), which a run whose steps fetch nothing should not pay.
+    http: tokio::sync::OnceCell<reqwest::Client>,
     objects: object::ObjectStores,
 }
 
 impl HostFetcher {
-    pub fn new(options: FetchOptions) -> anyhow::Result<Self> {
+    pub fn new(options: FetchOptions) -> Self {
         // reqwest and object_store are built without a TLS crypto provider of their own
         // (the default one, aws-lc, is a large C build); they use the process default,
         // which we make ring, the provider kube already uses. Installing fails only when
         // another provider is already the default, which then serves just as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = http::client(&options)?;
         let objects = object::ObjectStores::new(&options);
-        Ok(HostFetcher { shared: Arc::new(Shared { options, http, objects }), redirect_grant: None })
+        let http = tokio::sync::OnceCell::new();
+        HostFetcher { shared: Arc::new(Shared { options, http, objects }), redirect_grant: None }
     }
 
     /// The same fetcher, allowed to follow redirects to any host `grant` allows (pass the
@@ -65,7 +67,8 @@ impl HostFetcher {
             match url.scheme() {
                 "http" | "https" => {
                     let redirects = http::RedirectRule { first: &url, grant: self.redirect_grant.as_ref(), max: self.shared.options.max_redirects };
-                    http::get(&self.shared.http, &url, max_bytes, &redirects).await
+                    let client = self.shared.http.get_or_try_init(|| async { http::client(&self.shared.options) }).await?;
+                    http::get(client, &url, max_bytes, &redirects).await
                 }
                 "s3" => self.shared.objects.get(object::Cloud::S3, &url, max_bytes).await,
                 "gs" => self.shared.objects.get(object::Cloud::Gcs, &url, max_bytes).await,

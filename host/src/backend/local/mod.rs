@@ -79,7 +79,8 @@ pub struct LocalConfig {
     /// Image → runtime rules checked before [`stock_image_runtimes`].
     pub image_runtimes: Vec<ImageRuntime>,
     /// Root of the local backend's caches (dependency environments, runtime probes);
-    /// default `$XDG_CACHE_HOME/noetl-host/deps` or `~/.cache/noetl-host/deps`.
+    /// default `deps` under [`crate::paths::cache_root`] (`$NOETL_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/noetl-host`, else `~/.cache/noetl-host`).
     pub cache_dir: Option<PathBuf>,
     /// Where per-run temp dirs are made; default the system temp dir.
     pub work_dir: Option<PathBuf>,
@@ -124,10 +125,8 @@ enum DepsOutcome {
 
 impl LocalBackend {
     pub fn new(config: LocalConfig) -> anyhow::Result<Self> {
-        let cache_root = match config.cache_dir {
-            Some(dir) => dir,
-            None => default_cache_dir()?,
-        };
+        // The same root as the compiled-plugin cache, so `NOETL_CACHE_DIR` moves both.
+        let cache_root = config.cache_dir.unwrap_or_else(|| crate::paths::cache_root().join("deps"));
         let work_dir = config.work_dir.unwrap_or_else(std::env::temp_dir);
         if !work_dir.is_dir() {
             anyhow::bail!("LocalConfig.work_dir: {} is not a directory", work_dir.display());
@@ -360,17 +359,6 @@ impl LocalBackend {
             output_cap: self.output_cap,
         })
     }
-}
-
-fn default_cache_dir() -> anyhow::Result<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context(
-            "cannot place the dependency cache: neither XDG_CACHE_HOME nor HOME is set; set LocalConfig.cache_dir",
-        )?)
-        .join(".cache"),
-    };
-    Ok(base.join("noetl-host").join("deps"))
 }
 
 /// The tighter of the Job's `activeDeadlineSeconds` and the bundle's backstop (0 = none).
