@@ -25,7 +25,10 @@ impl RequestCounts {
 }
 
 /// Counts since `before` (a snapshot taken earlier).
-pub fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+pub fn delta(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
     after
         .iter()
         .map(|(key, n)| (key.clone(), n - before.get(key).copied().unwrap_or(0)))
@@ -44,7 +47,10 @@ impl<S> tower::Layer<S> for CountingLayer {
     type Service = Counting<S>;
 
     fn layer(&self, inner: S) -> Counting<S> {
-        Counting { inner, counts: self.0.clone() }
+        Counting {
+            inner,
+            counts: self.0.clone(),
+        }
     }
 }
 

@@ -39,10 +39,10 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
 use kube::api::{Api, ListParams};
 use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::Client;
 use noetl_host::backend::kubernetes::{KubeOptions, KubernetesBackend};
 use noetl_host::backend::{Backend, BackendFuture, JobBundle, LogSink};
 use noetl_host::cache::ArtifactCache;
@@ -76,7 +76,10 @@ impl Backend for TimedBackend {
     fn run<'a>(&'a self, bundle: &'a JobBundle, on_log: &'a LogSink) -> BackendFuture<'a> {
         Box::pin(async move {
             let outcome = self.inner.run(bundle, on_log).await?;
-            self.returned.lock().unwrap().insert(outcome.job_name.clone(), Instant::now());
+            self.returned
+                .lock()
+                .unwrap()
+                .insert(outcome.job_name.clone(), Instant::now());
             Ok(outcome)
         })
     }
@@ -93,18 +96,25 @@ struct Bench {
 }
 
 fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
-    let Some(kubeconfig) = std::env::var_os("NOETL_TEST_KUBECONFIG") else {
+    let Some(kubeconfig) = std::env::var_os("NOETL_TEST_KUBECONFIG").filter(|v| !v.is_empty())
+    else {
         eprintln!(
             "kube_scale: NOETL_TEST_KUBECONFIG is not set, so this benchmark did NOT run. It needs the test \
              cluster: `export NOETL_TEST_KUBECONFIG=$(tests/cluster/up.sh)` (see tests/cluster/README.md)."
         );
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if let Err(err) = runtime.block_on(run(PathBuf::from(kubeconfig))) {
         eprintln!("kube_scale failed: {err:#}");
         std::process::exit(1);
@@ -117,12 +127,18 @@ async fn run(kubeconfig: PathBuf) -> anyhow::Result<()> {
     let scale_steps = knob("KBENCH_SCALE_STEPS", 500);
     let pod_seconds = knob("KBENCH_SCALE_POD_SECONDS", 5);
     let bench = Arc::new(Bench::connect(kubeconfig).await?);
-    let nodes = cluster::create_nodes(&bench.admin, "kbench-node", scale_steps.max(in_flight)).await?;
+    let nodes =
+        cluster::create_nodes(&bench.admin, "kbench-node", scale_steps.max(in_flight)).await?;
     eprintln!("created {} kwok nodes: {}", nodes.len(), nodes.join(", "));
-    let namespaces = [format!("kbench-lat-{}", bench.run_id), format!("kbench-scale-{}", bench.run_id)];
+    let namespaces = [
+        format!("kbench-lat-{}", bench.run_id),
+        format!("kbench-scale-{}", bench.run_id),
+    ];
     // A panic, too, comes back here, so the cluster is cleaned up either way.
     let phases = std::panic::AssertUnwindSafe(async {
-        bench.latency(&namespaces[0], latency_jobs, in_flight).await?;
+        bench
+            .latency(&namespaces[0], latency_jobs, in_flight)
+            .await?;
         bench.scale(&namespaces[1], scale_steps, pod_seconds).await
     })
     .catch_unwind()
@@ -148,7 +164,8 @@ async fn client_config(path: &Path) -> anyhow::Result<kube::Config> {
 /// `(p50, p90, max)` by nearest rank.
 fn percentiles(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    let rank = |p: f64| values[((p * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1];
+    let rank =
+        |p: f64| values[((p * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1];
     (rank(0.5), rank(0.9), rank(1.0))
 }
 
@@ -179,7 +196,9 @@ fn step(namespace: &str, pod_duration: &str) -> Value {
 /// The Job name of a correct response, or what is wrong with it.
 fn check(response: &Value) -> Result<String, String> {
     let data = &response["data"];
-    let correct = response["status"] == "success" && data["status"] == "completed" && data["result"] == expected_result();
+    let correct = response["status"] == "success"
+        && data["status"] == "completed"
+        && data["result"] == expected_result();
     match data["job_name"].as_str() {
         Some(job) if correct => Ok(job.to_string()),
         _ => Err(format!("unexpected response: {response}")),
@@ -191,13 +210,18 @@ impl Bench {
         let config = client_config(&kubeconfig).await?;
         let admin = Client::try_from(config.clone())?;
         let counts = RequestCounts::default();
-        let counted = ClientBuilder::try_from(config)?.with_layer(&CountingLayer(counts.clone())).build();
+        let counted = ClientBuilder::try_from(config)?
+            .with_layer(&CountingLayer(counts.clone()))
+            .build();
         let backend = Arc::new(TimedBackend {
             inner: KubernetesBackend::from_client(counted, KubeOptions::default()),
             returned: Mutex::default(),
         });
         let policy = Policy::default_policy();
-        let plugin_runtime = PluginRuntime::new(HostEngine::new()?, ArtifactCache::new(ArtifactCache::default_dir()))?;
+        let plugin_runtime = PluginRuntime::new(
+            HostEngine::new()?,
+            ArtifactCache::new(ArtifactCache::default_dir()),
+        )?;
         let plugins = PluginSet::discover(&plugin_runtime, &policy, &[], &[]).await?;
         let executor = Executor {
             plugins: Arc::new(plugins),
@@ -206,30 +230,59 @@ impl Bench {
             providers: Capabilities::default(),
             fetcher: None,
         };
-        let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
-        Ok(Self { kubeconfig, admin, counts, backend, executor, run_id: format!("{:06x}", millis & 0xff_ffff) })
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        Ok(Self {
+            kubeconfig,
+            admin,
+            counts,
+            backend,
+            executor,
+            run_id: format!("{:06x}", millis & 0xff_ffff),
+        })
     }
 
-    async fn execute(&self, namespace: &str, pod_duration: &str, execution: String) -> (Result<String, String>, Instant) {
+    async fn execute(
+        &self,
+        namespace: &str,
+        pod_duration: &str,
+        execution: String,
+    ) -> (Result<String, String>, Instant) {
         let context = json!({"execution_id": execution, "step": "s"});
-        let result = self.executor.execute(&step(namespace, pod_duration), &context, None).await;
+        let result = self
+            .executor
+            .execute(&step(namespace, pod_duration), &context, None)
+            .await;
         let responded = Instant::now();
-        (result.map_err(|e| e.to_string()).and_then(|r| check(&r)), responded)
+        (
+            result.map_err(|e| e.to_string()).and_then(|r| check(&r)),
+            responded,
+        )
     }
 
-    async fn latency(self: &Arc<Self>, namespace: &str, jobs: usize, in_flight: usize) -> anyhow::Result<()> {
+    async fn latency(
+        self: &Arc<Self>,
+        namespace: &str,
+        jobs: usize,
+        in_flight: usize,
+    ) -> anyhow::Result<()> {
         cluster::create_namespace(&self.admin, namespace).await?;
         let observer = CompletionObserver::start(self.admin.clone(), namespace).await?;
         let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..jobs {
-            let (bench, permits, namespace) = (self.clone(), permits.clone(), namespace.to_string());
+            let (bench, permits, namespace) =
+                (self.clone(), permits.clone(), namespace.to_string());
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                bench.execute(&namespace, "500ms", format!("kbench-lat-{i}")).await
+                bench
+                    .execute(&namespace, "500ms", format!("kbench-lat-{i}"))
+                    .await
             });
         }
-        let (mut to_response, mut to_outcome, mut transition_lag) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut to_response, mut to_outcome, mut transition_lag) =
+            (Vec::new(), Vec::new(), Vec::new());
         while let Some(done) = tasks.join_next().await {
             let (result, responded) = done?;
             let job = result.map_err(anyhow::Error::msg)?;
@@ -245,10 +298,15 @@ impl Bench {
             }
         }
         let late_transitions = transition_lag.iter().filter(|lag| **lag < 0.0).count();
-        println!("\n### Completion-detection latency: {jobs} jobs, {in_flight} in flight, pods run 500 ms\n");
+        println!(
+            "\n### Completion-detection latency: {jobs} jobs, {in_flight} in flight, pods run 500 ms\n"
+        );
         println!("| from the observer seeing `Complete=True` to | p50 | p90 | max |");
         println!("|---|---:|---:|---:|");
-        for (what, values) in [("the backend returning the outcome", to_outcome), ("`Executor::execute` returning the response", to_response)] {
+        for (what, values) in [
+            ("the backend returning the outcome", to_outcome),
+            ("`Executor::execute` returning the response", to_response),
+        ] {
             let (p50, p90, max) = percentiles(values);
             println!("| {what} | {p50:.1} ms | {p90:.1} ms | {max:.1} ms |");
         }
@@ -260,7 +318,12 @@ impl Bench {
         Ok(())
     }
 
-    async fn scale(self: &Arc<Self>, namespace: &str, steps: usize, pod_seconds: usize) -> anyhow::Result<()> {
+    async fn scale(
+        self: &Arc<Self>,
+        namespace: &str,
+        steps: usize,
+        pod_seconds: usize,
+    ) -> anyhow::Result<()> {
         cluster::create_namespace(&self.admin, namespace).await?;
         let throttled_before = cluster::controller_throttle_waits(&self.kubeconfig);
         let server_before = cluster::apiserver_requests(&self.admin).await?;
@@ -271,8 +334,13 @@ impl Bench {
         let mut tasks = tokio::task::JoinSet::new();
         let duration = format!("{pod_seconds}s");
         for i in 0..steps {
-            let (bench, namespace, duration) = (self.clone(), namespace.to_string(), duration.clone());
-            tasks.spawn(async move { bench.execute(&namespace, &duration, format!("kbench-scale-{i}")).await });
+            let (bench, namespace, duration) =
+                (self.clone(), namespace.to_string(), duration.clone());
+            tasks.spawn(async move {
+                bench
+                    .execute(&namespace, &duration, format!("kbench-scale-{i}"))
+                    .await
+            });
         }
         let (mut correct, mut wrong) = (0usize, Vec::new());
         while let Some(done) = tasks.join_next().await {
@@ -285,10 +353,29 @@ impl Bench {
         let peak_kib = cluster::vm_kib("VmHWM").unwrap_or(0);
         let counted = counting::delta(&counted_before, &self.counts.snapshot());
         let server_after = cluster::apiserver_requests(&self.admin).await?;
-        let throttled = throttled_before.zip(cluster::controller_throttle_waits(&self.kubeconfig)).map(|(b, a)| a - b);
+        let throttled = throttled_before
+            .zip(cluster::controller_throttle_waits(&self.kubeconfig))
+            .map(|(b, a)| a - b);
         let spans = creation_spans(&self.admin, namespace).await?;
-        self.report_scale(steps, pod_seconds, correct, &wrong, wall, rss_before, peak_kib, &counted, &server_before, &server_after, throttled, spans);
-        anyhow::ensure!(wrong.is_empty(), "{} of {steps} steps did not complete correctly", wrong.len());
+        self.report_scale(
+            steps,
+            pod_seconds,
+            correct,
+            &wrong,
+            wall,
+            rss_before,
+            peak_kib,
+            &counted,
+            &server_before,
+            &server_after,
+            throttled,
+            spans,
+        );
+        anyhow::ensure!(
+            wrong.is_empty(),
+            "{} of {steps} steps did not complete correctly",
+            wrong.len()
+        );
         Ok(())
     }
 
@@ -308,17 +395,41 @@ impl Bench {
         throttled: Option<usize>,
         spans: CreationSpans,
     ) {
-        let requests: u64 = counted.iter().filter(|(k, _)| !counting::is_watch(k) && !k.starts_with("HTTP")).map(|(_, n)| n).sum();
-        let watches: u64 = counted.iter().filter(|(k, _)| counting::is_watch(k)).map(|(_, n)| n).sum();
+        let requests: u64 = counted
+            .iter()
+            .filter(|(k, _)| !counting::is_watch(k) && !k.starts_with("HTTP"))
+            .map(|(_, n)| n)
+            .sum();
+        let watches: u64 = counted
+            .iter()
+            .filter(|(k, _)| counting::is_watch(k))
+            .map(|(_, n)| n)
+            .sum();
         println!("\n### {steps} concurrent steps in one host process (pods run {pod_seconds} s)\n");
         println!("| measure | value |");
         println!("|---|---:|");
         println!("| steps completed correctly | {correct} / {steps} |");
-        println!("| wall time, first submit to last response | {:.1} s |", wall.as_secs_f64());
-        println!("| Jobs created (host), first to last creationTimestamp | {} s |", spans.jobs);
-        println!("| Pods created (Job controller), first to last creationTimestamp | {} s |", spans.pods);
-        println!("| host RSS before / peak during (VmHWM) | {:.1} MiB / **{:.1} MiB** |", rss_before as f64 / 1024.0, peak_kib as f64 / 1024.0);
-        println!("| API requests (not watches), total / per job | {requests} / **{:.2}** |", requests as f64 / steps as f64);
+        println!(
+            "| wall time, first submit to last response | {:.1} s |",
+            wall.as_secs_f64()
+        );
+        println!(
+            "| Jobs created (host), first to last creationTimestamp | {} s |",
+            spans.jobs
+        );
+        println!(
+            "| Pods created (Job controller), first to last creationTimestamp | {} s |",
+            spans.pods
+        );
+        println!(
+            "| host RSS before / peak during (VmHWM) | {:.1} MiB / **{:.1} MiB** |",
+            rss_before as f64 / 1024.0,
+            peak_kib as f64 / 1024.0
+        );
+        println!(
+            "| API requests (not watches), total / per job | {requests} / **{:.2}** |",
+            requests as f64 / steps as f64
+        );
         println!("| watch requests, total | {watches} |");
         if let Some(throttled) = throttled {
             println!("| controller-manager client-side throttling waits logged | {throttled} |");
@@ -335,13 +446,30 @@ impl Bench {
         );
         println!("| apiserver verb resource | delta |");
         println!("|---|---:|");
-        for key in ["POST configmaps", "POST jobs", "PATCH configmaps", "CONNECT pods/log", "LIST jobs", "LIST pods", "WATCH jobs", "WATCH pods", "POST pods", "PUT jobs/status", "PATCH pods", "PATCH pods/status", "POST pods/binding"] {
-            let delta = server_after.get(key).unwrap_or(&0.0) - server_before.get(key).unwrap_or(&0.0);
+        for key in [
+            "POST configmaps",
+            "POST jobs",
+            "PATCH configmaps",
+            "CONNECT pods/log",
+            "LIST jobs",
+            "LIST pods",
+            "WATCH jobs",
+            "WATCH pods",
+            "POST pods",
+            "PUT jobs/status",
+            "PATCH pods",
+            "PATCH pods/status",
+            "POST pods/binding",
+        ] {
+            let delta =
+                server_after.get(key).unwrap_or(&0.0) - server_before.get(key).unwrap_or(&0.0);
             println!("| {key} | {delta:.0} |");
         }
         let controller: f64 = ["POST pods", "PUT jobs/status", "PATCH pods"]
             .iter()
-            .map(|key| server_after.get(*key).unwrap_or(&0.0) - server_before.get(*key).unwrap_or(&0.0))
+            .map(|key| {
+                server_after.get(*key).unwrap_or(&0.0) - server_before.get(*key).unwrap_or(&0.0)
+            })
             .sum();
         println!(
             "\nJob controller's writes (POST pods + PUT jobs/status + PATCH pods): {controller:.0}, {:.1}/s over the wall time.",
@@ -360,13 +488,34 @@ struct CreationSpans {
 
 /// Seconds from the first to the last creation of the namespace's Jobs and Pods.
 async fn creation_spans(client: &Client, namespace: &str) -> anyhow::Result<CreationSpans> {
-    let span = |stamps: Vec<i64>| stamps.iter().max().zip(stamps.iter().min()).map_or(0, |(max, min)| max - min);
+    let span = |stamps: Vec<i64>| {
+        stamps
+            .iter()
+            .max()
+            .zip(stamps.iter().min())
+            .map_or(0, |(max, min)| max - min)
+    };
     let all = ListParams::default();
-    let jobs = Api::<Job>::namespaced(client.clone(), namespace).list(&all).await?;
-    let pods = Api::<Pod>::namespaced(client.clone(), namespace).list(&all).await?;
-    let seconds = |meta: &kube::api::ObjectMeta| meta.creation_timestamp.as_ref().map(|t| t.0.as_second());
+    let jobs = Api::<Job>::namespaced(client.clone(), namespace)
+        .list(&all)
+        .await?;
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+        .list(&all)
+        .await?;
+    let seconds =
+        |meta: &kube::api::ObjectMeta| meta.creation_timestamp.as_ref().map(|t| t.0.as_second());
     Ok(CreationSpans {
-        jobs: span(jobs.items.iter().filter_map(|j| seconds(&j.metadata)).collect()),
-        pods: span(pods.items.iter().filter_map(|p| seconds(&p.metadata)).collect()),
+        jobs: span(
+            jobs.items
+                .iter()
+                .filter_map(|j| seconds(&j.metadata))
+                .collect(),
+        ),
+        pods: span(
+            pods.items
+                .iter()
+                .filter_map(|p| seconds(&p.metadata))
+                .collect(),
+        ),
     })
 }

@@ -46,7 +46,8 @@ impl CompletionObserver {
         let record = seen.clone();
         let task = tokio::spawn(async move {
             let mut ready_tx = Some(ready_tx);
-            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+            let mut events =
+                std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
             while let Some(event) = events.next().await {
                 let job = match event {
                     Ok(watcher::Event::Apply(job) | watcher::Event::InitApply(job)) => job,
@@ -61,20 +62,38 @@ impl CompletionObserver {
                     }
                 };
                 let (at, wall) = (Instant::now(), Timestamp::now());
-                let complete = job.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|conditions| {
-                    conditions.iter().find(|c| c.type_ == "Complete" && c.status == "True")
-                });
+                let complete = job
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .and_then(|conditions| {
+                        conditions
+                            .iter()
+                            .find(|c| c.type_ == "Complete" && c.status == "True")
+                    });
                 if let (Some(condition), Some(name)) = (complete, job.metadata.name.clone()) {
                     let transition = condition.last_transition_time.as_ref().map(|t| t.0);
-                    record.lock().unwrap().entry(name).or_insert(Seen { at, wall, transition });
+                    record.lock().unwrap().entry(name).or_insert(Seen {
+                        at,
+                        wall,
+                        transition,
+                    });
                     tx.send_modify(|n| *n += 1);
                 }
             }
         });
         tokio::time::timeout(Duration::from_secs(30), ready_rx)
             .await
-            .map_err(|_| anyhow::anyhow!("the observer's watch of namespace {namespace} did not load in 30 s"))??;
-        Ok(Self { seen, changes, task })
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the observer's watch of namespace {namespace} did not load in 30 s"
+                )
+            })??;
+        Ok(Self {
+            seen,
+            changes,
+            task,
+        })
     }
 
     /// When the observer saw Job `name` complete, waiting up to `limit` for it (the
