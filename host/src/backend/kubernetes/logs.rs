@@ -15,9 +15,6 @@ use super::watch::{NamespaceWatch, Subscription};
 use crate::backend::conventions::SCRIPT_CONTAINER;
 use crate::tail::{BoundedTail, Cut};
 
-/// How long a log stream may stay quiet after the job ended before it counts as read.
-const SETTLE: Duration = Duration::from_secs(2);
-
 /// The last `cap` bytes of a log; the kept text starts at a line start.
 #[derive(Debug)]
 pub struct LogTail(BoundedTail);
@@ -118,7 +115,9 @@ impl LogFollower<'_> {
                 finished_pod = false;
             }
             if let Some(pod) = current.clone().filter(|_| !finished_pod) {
-                let ended_cleanly = self.stream(&pod, &mut resume, tail, &mut stop).await;
+                let ended_cleanly = self
+                    .stream(&pod, &mut resume, tail, &mut changes, &mut stop)
+                    .await;
                 let terminated = self.pod_terminated(&pod);
                 if ended_cleanly && terminated {
                     finished_pod = true;
@@ -131,7 +130,8 @@ impl LogFollower<'_> {
                     continue;
                 } else {
                     // The container ended but the read failed: one more pass, then settle.
-                    self.stream(&pod, &mut resume, tail, &mut stop).await;
+                    self.stream(&pod, &mut resume, tail, &mut changes, &mut stop)
+                        .await;
                     finished_pod = true;
                 }
             }
@@ -160,59 +160,72 @@ impl LogFollower<'_> {
             .is_none_or(|p| script_terminated(p))
     }
 
-    /// Reads one stream to its end; false when it failed or stalled.
+    /// Reads one stream to its end; false when it failed or stalled. While the container
+    /// runs the stream follows the log; once it (or the job) ended, the rest is read
+    /// without follow.
     async fn stream(
         &self,
         pod: &str,
         resume: &mut ResumePoint,
         tail: &mut LogTail,
+        changes: &mut Subscription,
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
-        let params = LogParams {
-            container: Some(SCRIPT_CONTAINER.to_string()),
-            follow: true,
-            timestamps: true,
-            since_time: resume.last,
-            ..LogParams::default()
-        };
-        resume.begin_stream();
-        let reader = match self.pods.log_stream(pod, &params).await {
-            Ok(reader) => reader,
-            Err(err) => {
-                tracing::debug!(pod, error = %err, "could not open the log stream");
-                return false;
-            }
-        };
-        let mut lines = std::pin::pin!(reader.lines());
         loop {
-            // Once the job ended, a stream that goes quiet is finished even if the server
-            // keeps it open (some kubelets, kwok among them, never close a follow stream).
-            let ended = *stop.borrow();
-            let idle = if ended { SETTLE } else { self.stall_timeout };
-            let next = tokio::select! {
-                next = tokio::time::timeout(idle, lines.next()) => next,
-                _ = stop.changed(), if !ended => continue,
+            let follow = !*stop.borrow() && !self.pod_terminated(pod);
+            let params = LogParams {
+                container: Some(SCRIPT_CONTAINER.to_string()),
+                follow,
+                timestamps: true,
+                since_time: resume.last,
+                ..LogParams::default()
             };
-            match next {
-                Err(_) if ended => return true,
-                Ok(Some(Ok(line))) => {
-                    if let Some(text) = resume.accept(&line) {
-                        (self.on_log)(text);
-                        tail.push_line(text);
+            resume.begin_stream();
+            let reader = match self.pods.log_stream(pod, &params).await {
+                Ok(reader) => reader,
+                Err(err) => {
+                    tracing::debug!(pod, error = %err, "could not open the log stream");
+                    return false;
+                }
+            };
+            let mut lines = std::pin::pin!(reader.lines());
+            loop {
+                let next = tokio::select! {
+                    next = tokio::time::timeout(self.stall_timeout, lines.next()) => next,
+                    // The container or the job ended. A kubelet closes a follow stream once
+                    // the container exits, but not necessarily at once (kwok never does):
+                    // rather than hold the connection until it goes quiet, read the rest
+                    // without follow from the last timestamp seen, which ends as soon as
+                    // the log has been sent. The Job controller may mark the Job complete
+                    // long after its pod ended, so this frees the stream at the pod's end.
+                    _ = stop.changed(), if follow => break,
+                    _ = changes.changed(), if follow => {
+                        if self.pod_terminated(pod) {
+                            break;
+                        }
+                        continue;
                     }
-                }
-                Ok(None) => return true,
-                Ok(Some(Err(err))) => {
-                    tracing::debug!(pod, error = %err, "log stream broke; resuming");
-                    return false;
-                }
-                Err(_) => {
-                    tracing::debug!(
-                        pod,
-                        "log stream silent for {:?}; reopening",
-                        self.stall_timeout
-                    );
-                    return false;
+                };
+                match next {
+                    Ok(Some(Ok(line))) => {
+                        if let Some(text) = resume.accept(&line) {
+                            (self.on_log)(text);
+                            tail.push_line(text);
+                        }
+                    }
+                    Ok(None) => return true,
+                    Ok(Some(Err(err))) => {
+                        tracing::debug!(pod, error = %err, "log stream broke; resuming");
+                        return false;
+                    }
+                    Err(_) => {
+                        tracing::debug!(
+                            pod,
+                            "log stream silent for {:?}; reopening",
+                            self.stall_timeout
+                        );
+                        return false;
+                    }
                 }
             }
         }
