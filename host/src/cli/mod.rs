@@ -16,6 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use noetl_host::secrets::SecretRef;
+
 #[derive(Parser)]
 #[command(name = "noetl-host", version, about = "Run NoETL tool plugins as sandboxed WASM components")]
 struct Cli {
@@ -47,6 +49,12 @@ pub struct GlobalArgs {
     /// searched after `NOETL_SECRET_<NAME>` environment variables.
     #[arg(long, global = true, env = "NOETL_SECRETS_DIR")]
     secrets_dir: Option<PathBuf>,
+    /// Kubernetes Secret whose keys are secrets, searched after --secrets-dir. Read once
+    /// per run through the cluster of --kubeconfig/--kube-context, with either backend; the
+    /// policy must grant the template plugin `get` on kind Secret in NAMESPACE
+    /// (plugins.template.kubernetes: {namespaces: [NAMESPACE], kinds: [Secret]}).
+    #[arg(long = "secrets-k8s", global = true, env = "NOETL_SECRETS_K8S", value_name = "NAMESPACE/NAME")]
+    secrets_k8s: Option<SecretRef>,
     /// Kubeconfig context to use (kubectl's `--context`; renamed because `--context` here
     /// names a template context file).
     #[arg(long = "kube-context", global = true)]
