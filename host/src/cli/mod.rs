@@ -147,7 +147,9 @@ fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
-        _ => "debug",
+        // hakoniwa logs a sandboxed process's environment at debug level, and a step's env
+        // holds secret values: it stays at info so -vv never prints them.
+        _ => "debug,hakoniwa=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NOETL_LOG").unwrap_or_else(|_| default.into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
