@@ -61,7 +61,8 @@ impl ExecError {
     }
 }
 
-fn capability_message(error: &CapabilityError) -> String {
+/// A capability error as one line, its kind first (`denied: ...`), for messages.
+pub(crate) fn capability_message(error: &CapabilityError) -> String {
     match error {
         CapabilityError::Denied(m) => format!("denied: {m}"),
         CapabilityError::NotConfigured(m) => format!("not configured: {m}"),

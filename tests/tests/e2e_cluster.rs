@@ -434,32 +434,9 @@ fn a_killed_host_reattaches_to_its_job() {
 #[test]
 #[ignore = "needs the test cluster: tests/run-all.sh"]
 fn rbac_denial_names_verb_resource_and_namespace() {
-    let admin = kubeconfig();
     let dir = tempfile::tempdir().unwrap();
     let account = execution_id("norole");
-    kubectl(&["create", "serviceaccount", &account, "-n", "noetl"]);
-    let token = kubectl(&["create", "token", &account, "-n", "noetl"]);
-    let server = kubectl(&[
-        "config",
-        "view",
-        "--minify",
-        "-o",
-        "jsonpath={.clusters[0].cluster.server}",
-    ]);
-    let ca = admin.parent().unwrap().join("pki/ca.crt");
-    assert!(
-        ca.exists(),
-        "{} is missing (tests/cluster layout changed?)",
-        ca.display()
-    );
-    let limited = dir.path().join("kubeconfig");
-    let config = json!({
-        "apiVersion": "v1", "kind": "Config", "current-context": "limited",
-        "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority": ca}}],
-        "users": [{"name": account, "user": {"token": token.trim()}}],
-        "contexts": [{"name": "limited", "context": {"cluster": "test", "user": account, "namespace": "noetl"}}],
-    });
-    std::fs::write(&limited, serde_json::to_string(&config).unwrap()).unwrap();
+    let (limited, token) = unbound_account_kubeconfig(dir.path(), &account, "noetl");
     let (playbook, _) = example("01");
     let id = execution_id("rbac");
     let host = run_with(run_command(&playbook, &id, &limited, &[]));

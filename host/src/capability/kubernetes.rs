@@ -20,17 +20,24 @@ pub trait KubeApi: Send + Sync {
 }
 
 impl Capabilities {
+    /// `Ok` when the policy grants this plugin `verb` on `kind` in `namespace`; otherwise the
+    /// denial naming plugin, verb, kind, namespace and the policy key that would grant it.
+    pub(crate) fn check_kube_grant(&self, verb: &str, kind: &str, namespace: &str) -> Result<(), CapabilityError> {
+        let granted = self.grant.kubernetes.as_ref().is_some_and(|g| g.allows(namespace, kind));
+        if granted {
+            return Ok(());
+        }
+        Err(self.denied(
+            "kubernetes",
+            &format!("`{verb} {kind}` in namespace `{namespace}`"),
+            "kubernetes (namespaces and kinds)",
+        ))
+    }
+
     /// The backing API when the call is granted; otherwise the error to return.
     fn kube_for(&self, verb: &str, kind: &str, namespace: &str) -> Result<&dyn KubeApi, CapabilityError> {
         let caps = self;
-        let granted = caps.grant.kubernetes.as_ref().is_some_and(|g| g.allows(namespace, kind));
-        if !granted {
-            return Err(caps.denied(
-                "kubernetes",
-                &format!("`{verb} {kind}` in namespace `{namespace}`"),
-                "kubernetes (namespaces and kinds)",
-            ));
-        }
+        caps.check_kube_grant(verb, kind, namespace)?;
         caps.kubernetes.as_deref().ok_or_else(|| {
             CapabilityError::NotConfigured(format!(
                 "plugin `{}` asked to {verb} {kind} in namespace `{namespace}`, but this host has no Kubernetes \

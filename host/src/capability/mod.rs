@@ -4,6 +4,7 @@
 
 mod fetch;
 mod files;
+mod kube_secret;
 mod kubernetes;
 mod log;
 mod secrets;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use fetch::Fetcher;
+pub use kube_secret::PolicyScopedSecret;
 pub use kubernetes::KubeApi;
 
 use crate::bindings::types::CapabilityError;

@@ -38,7 +38,7 @@ pub async fn run(global: &GlobalArgs, args: ExecArgs) -> Result<u8, Failure> {
 
     let started = Instant::now();
     let loaded = setup::load(global).await?;
-    let secrets = setup::secrets(global)?;
+    let secrets = setup::secrets(global, &loaded).await?;
     let executor = setup::executor(global, &loaded, &secrets).await?;
     let (response, code) = match executor.execute(&config, &context, base_dir).await {
         Ok(response) => {

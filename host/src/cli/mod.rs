@@ -16,6 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use noetl_host::secrets::SecretRef;
+
 #[derive(Parser)]
 #[command(name = "noetl-host", version, about = "Run NoETL tool plugins as sandboxed WASM components")]
 struct Cli {
@@ -47,6 +49,12 @@ pub struct GlobalArgs {
     /// searched after `NOETL_SECRET_<NAME>` environment variables.
     #[arg(long, global = true, env = "NOETL_SECRETS_DIR")]
     secrets_dir: Option<PathBuf>,
+    /// Kubernetes Secret whose keys are secrets, searched after --secrets-dir. Read once
+    /// per run through the cluster of --kubeconfig/--kube-context, with either backend; the
+    /// policy must grant the template plugin `get` on kind Secret in NAMESPACE
+    /// (plugins.template.kubernetes: {namespaces: [NAMESPACE], kinds: [Secret]}).
+    #[arg(long = "secrets-k8s", global = true, env = "NOETL_SECRETS_K8S", value_name = "NAMESPACE/NAME")]
+    secrets_k8s: Option<SecretRef>,
     /// Kubeconfig context to use (kubectl's `--context`; renamed because `--context` here
     /// names a template context file).
     #[arg(long = "kube-context", global = true)]
@@ -139,7 +147,9 @@ fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
-        _ => "debug",
+        // hakoniwa logs a sandboxed process's environment at debug level, and a step's env
+        // holds secret values: it stays at info so -vv never prints them.
+        _ => "debug,hakoniwa=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NOETL_LOG").unwrap_or_else(|_| default.into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();

@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
         None => playbook.steps.iter().collect(),
     };
     let host = setup::load(global).await?;
-    let secrets = setup::secrets(global)?;
+    let secrets = setup::secrets(global, &host).await?;
     let renderer = match &args.context {
         Some(path) => Some((setup::renderer(&host, &secrets, false)?, setup::read_context(path)?)),
         None => None,

@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: RenderArgs) -> Result<u8, Failure> {
         None => json!({}),
     };
     let loaded = setup::load(global).await?;
-    let secrets = setup::secrets(global)?;
+    let secrets = setup::secrets(global, &loaded).await?;
     let renderer = setup::renderer(&loaded, &secrets, args.strict)?;
     let options = RenderOptions { strict_undefined: args.strict, skip_paths: Vec::new() };
     let rendered = renderer

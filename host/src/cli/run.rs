@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
         apply_set(&mut playbook.workload, set)?;
     }
     let host = setup::load(global).await?;
-    let secrets = setup::secrets(global)?;
+    let secrets = setup::secrets(global, &host).await?;
     let executor = setup::executor(global, &host, &secrets).await?;
     let renderer = setup::renderer(&host, &secrets, args.strict)?;
     let progress = TerminalProgress::new();

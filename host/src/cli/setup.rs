@@ -6,18 +6,18 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use noetl_host::backend::Backend;
-use noetl_host::backend::kubernetes::{KubeOptions, KubernetesBackend};
+use noetl_host::backend::kubernetes::{KubeOps, KubeOptions, KubernetesBackend, RetryPolicy, client as kube_client};
 use noetl_host::backend::local::LocalBackend;
 use noetl_host::fetch::{FetchOptions, HostFetcher};
 use noetl_host::cache::ArtifactCache;
-use noetl_host::capability::{Capabilities, KubeApi};
+use noetl_host::capability::{Capabilities, KubeApi, PolicyScopedSecret};
 use noetl_host::engine::HostEngine;
 use noetl_host::execute::Executor;
 use noetl_host::playbook::StepRenderer;
 use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
 use noetl_host::policy::{BackendChoice, Policy};
 use noetl_host::redact::Redactor;
-use noetl_host::secrets::{DirectoryProvider, SecretResolver};
+use noetl_host::secrets::{DirectoryProvider, KubernetesSecrets, SecretRef, SecretResolver};
 
 use super::{BackendArg, Failure, GlobalArgs};
 
@@ -42,15 +42,44 @@ pub async fn load(global: &GlobalArgs) -> Result<Loaded, Failure> {
     Ok(Loaded { policy: Arc::new(policy), plugins: Arc::new(plugins) })
 }
 
-/// The secret provider chain (environment, `--secrets-dir`, Kubernetes when configured).
-pub fn secrets(global: &GlobalArgs) -> Result<Arc<SecretResolver>, Failure> {
+/// The secret provider chain (environment, `--secrets-dir`, `--secrets-k8s`).
+pub async fn secrets(global: &GlobalArgs, loaded: &Loaded) -> Result<Arc<SecretResolver>, Failure> {
     let directory = match &global.secrets_dir {
         Some(dir) => Some(DirectoryProvider::open(dir).map_err(|e| {
             Failure::new(2, format!("--secrets-dir {}: cannot open it ({e}); give a directory with one file per secret", dir.display()))
         })?),
         None => None,
     };
-    Ok(Arc::new(SecretResolver::standard(Redactor::new(), directory, None)))
+    let kubernetes = match &global.secrets_k8s {
+        Some(secret) => Some(kubernetes_secret(global, loaded, secret).await?),
+        None => None,
+    };
+    Ok(Arc::new(SecretResolver::standard(Redactor::new(), directory, kubernetes)))
+}
+
+/// The `--secrets-k8s` Secret, read under the template engine's grant (it is the plugin the
+/// secrets are handed to). The grant is checked first, so a policy that does not allow the
+/// read stops the command before anything runs or any request is sent.
+async fn kubernetes_secret(global: &GlobalArgs, loaded: &Loaded, secret: &SecretRef) -> Result<Arc<dyn KubernetesSecrets>, Failure> {
+    let template = loaded.plugins.template_engine()?;
+    let caps = CallEnv::from_policy(&loaded.policy, &template.name).caps;
+    PolicyScopedSecret::check_grant(&caps, secret).map_err(|e| Failure::new(2, format!("--secrets-k8s {secret}: {e}")))?;
+    let client = kube_client(&kube_options(global))
+        .await
+        .map_err(|e| Failure::new(4, format!("--secrets-k8s {secret}: {e:#}")))?;
+    let api: Arc<dyn KubeApi> = Arc::new(KubeOps::new(client, RetryPolicy::default()));
+    Ok(Arc::new(PolicyScopedSecret::new(secret.clone(), api)))
+}
+
+/// How to reach the cluster, from --kubeconfig, --kube-context and --start-grace-seconds.
+fn kube_options(global: &GlobalArgs) -> KubeOptions {
+    let defaults = KubeOptions::default();
+    KubeOptions {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.kube_context.clone(),
+        start_failure_grace: global.start_grace_seconds.map_or(defaults.start_failure_grace, std::time::Duration::from_secs),
+        ..defaults
+    }
 }
 
 /// The template engine under its policy grant, resolving secrets through `secrets`.
@@ -91,14 +120,7 @@ pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<(Arc<dyn Ba
             Ok((Arc::new(backend), None))
         }
         BackendChoice::Kubernetes => {
-            let defaults = KubeOptions::default();
-            let options = KubeOptions {
-                kubeconfig: global.kubeconfig.clone(),
-                context: global.kube_context.clone(),
-                start_failure_grace: global.start_grace_seconds.map_or(defaults.start_failure_grace, std::time::Duration::from_secs),
-                ..defaults
-            };
-            let backend = KubernetesBackend::connect(options).await.map_err(|e| Failure::new(4, format!("kubernetes backend: {e:#}")))?;
+            let backend = KubernetesBackend::connect(kube_options(global)).await.map_err(|e| Failure::new(4, format!("kubernetes backend: {e:#}")))?;
             let api: Arc<dyn KubeApi> = Arc::new(backend.ops());
             Ok((Arc::new(backend), Some(api)))
         }

@@ -1,10 +1,62 @@
 //! The Kubernetes Secret slot of the chain. The Kubernetes capability implements
-//! [`KubernetesSecrets`] (reading one configured Secret through the API); until a cluster
-//! is configured the slot reports itself as not configured.
+//! [`KubernetesSecrets`] (reading one configured Secret through the API, under the
+//! template plugin's policy grant); until a Secret is configured the slot reports itself
+//! as not configured.
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use super::{Lookup, SecretProvider};
+
+/// Which Secret the chain reads: `NAMESPACE/NAME`, as given to `--secrets-k8s`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl FromStr for SecretRef {
+    type Err = String;
+
+    /// Parses `NAMESPACE/NAME`: the namespace a DNS-1123 label, the name a DNS-1123
+    /// subdomain (what the API server accepts), so a typo fails before any request.
+    fn from_str(text: &str) -> Result<Self, String> {
+        const FORM: &str = "write it as NAMESPACE/NAME, for example noetl/noetl-secrets";
+        let Some((namespace, name)) = text.split_once('/') else {
+            return Err(format!("{text:?} has no `/`; {FORM}"));
+        };
+        if !is_dns_label(namespace) {
+            return Err(format!(
+                "namespace {namespace:?} is not a valid namespace (lowercase letters, digits and `-`, \
+                 starting and ending with a letter or digit, at most 63 characters); {FORM}"
+            ));
+        }
+        let valid_name = name.len() <= 253 && name.split('.').all(is_dns_label);
+        if !valid_name {
+            return Err(format!(
+                "Secret name {name:?} is not a valid object name (dot-separated lowercase letters, digits \
+                 and `-`, at most 253 characters); {FORM}"
+            ));
+        }
+        Ok(SecretRef { namespace: namespace.to_string(), name: name.to_string() })
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters (Kubernetes' DNS-1123 label).
+fn is_dns_label(text: &str) -> bool {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    text.len() <= 63
+        && edge_ok(text.chars().next())
+        && edge_ok(text.chars().last())
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
 
 /// Reads keys of one Kubernetes Secret chosen by host configuration (for example Secret
 /// `noetl-secrets` in namespace `noetl`). The secret name in a template is the key.
@@ -35,7 +87,7 @@ impl SecretProvider for KubernetesProvider {
         match &self.source {
             Some(source) => format!("key {name} of {}", source.location()),
             None => {
-                "Kubernetes Secret (not configured: the host has no cluster configured for secrets)"
+                "Kubernetes Secret (not configured: no Secret was given with --secrets-k8s)"
                     .to_string()
             }
         }
@@ -66,6 +118,32 @@ mod tests {
                 .get(key)
                 .map(|v| v.to_string()))))
         }
+    }
+
+    #[test]
+    fn secret_refs_parse_namespace_and_name() {
+        let parsed: SecretRef = "noetl/app.secrets-1".parse().unwrap();
+        assert_eq!(parsed, SecretRef { namespace: "noetl".into(), name: "app.secrets-1".into() });
+        assert_eq!(parsed.to_string(), "noetl/app.secrets-1");
+    }
+
+    #[test]
+    fn bad_secret_refs_say_what_is_wrong_and_the_form() {
+        for (text, wrong) in [
+            ("noetl-secrets", "has no `/`"),
+            ("/name", "namespace \"\""),
+            ("Noetl/name", "namespace \"Noetl\""),
+            ("noetl/", "Secret name \"\""),
+            ("noetl/a/b", "Secret name \"a/b\""),
+            ("noetl/-x", "Secret name \"-x\""),
+            ("noetl/a..b", "Secret name \"a..b\""),
+        ] {
+            let error = text.parse::<SecretRef>().unwrap_err();
+            assert!(error.contains(wrong), "{text}: {error}");
+            assert!(error.contains("write it as NAMESPACE/NAME"), "{text}: {error}");
+        }
+        assert!(format!("noetl/{}", "a".repeat(64)).parse::<SecretRef>().is_err());
+        assert!(format!("{}/x", "a".repeat(64)).parse::<SecretRef>().is_err());
     }
 
     #[tokio::test]

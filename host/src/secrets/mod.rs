@@ -6,8 +6,9 @@
 //! 1. the environment: `NOETL_SECRET_<NAME>` ([`EnvironmentProvider`]);
 //! 2. a directory with one file per secret, the shape of a mounted Kubernetes Secret
 //!    ([`DirectoryProvider`]);
-//! 3. a Kubernetes Secret read through the API ([`KubernetesProvider`] over a
-//!    [`KubernetesSecrets`] source, which the Kubernetes capability implements).
+//! 3. keys of one Kubernetes Secret read through the API ([`KubernetesProvider`] over a
+//!    [`KubernetesSecrets`] source: [`crate::capability::PolicyScopedSecret`] reads the
+//!    Secret named by `--secrets-k8s` once per run, under the template plugin's grant).
 //!
 //! A provider that is not configured still appears in the chain, so a missing secret's
 //! error lists every place the host could have looked and which of them were off.
@@ -24,7 +25,7 @@ use std::pin::Pin;
 
 pub use directory::{DirectoryProvider, MAX_SECRET_FILE_BYTES};
 pub use environment::{ENV_PREFIX, EnvironmentProvider};
-pub use kubernetes::{KubernetesProvider, KubernetesSecrets};
+pub use kubernetes::{KubernetesProvider, KubernetesSecrets, SecretRef};
 pub use name::validate_name;
 
 use crate::redact::Redactor;

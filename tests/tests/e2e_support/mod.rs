@@ -256,3 +256,37 @@ pub fn behaviour(tool: &mut serde_yaml::Value, annotations: &[(&str, &str)]) {
     }
     tool["job"]["annotations"] = serde_yaml::Value::Mapping(map);
 }
+
+/// Creates ServiceAccount `account` in `namespace` with no Role bound to it, and writes a
+/// kubeconfig into `dir` that authenticates only with its token (and the cluster's CA), so
+/// every request it makes is refused with 403. Returns the kubeconfig and the token (to
+/// check it never leaks). Delete the account (or its namespace) when done.
+pub fn unbound_account_kubeconfig(dir: &Path, account: &str, namespace: &str) -> (PathBuf, String) {
+    let admin = kubeconfig();
+    kubectl(&["create", "serviceaccount", account, "-n", namespace]);
+    let token = kubectl(&["create", "token", account, "-n", namespace])
+        .trim()
+        .to_string();
+    let server = kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    let ca = admin.parent().unwrap().join("pki/ca.crt");
+    assert!(
+        ca.exists(),
+        "{} is missing (tests/cluster layout changed?)",
+        ca.display()
+    );
+    let path = dir.join("kubeconfig");
+    let config = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "limited",
+        "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority": ca}}],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": "limited", "context": {"cluster": "test", "user": account, "namespace": namespace}}],
+    });
+    std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+    (path, token)
+}

@@ -113,29 +113,35 @@ impl Ending {
     }
 }
 
+/// A client for the cluster `options` name (kubeconfig and context), with kubectl's rules
+/// when they are absent: `$KUBECONFIG`, `~/.kube/config`, then the in-cluster account.
+/// Builds no connection yet: the first request connects.
+pub async fn client(options: &KubeOptions) -> anyhow::Result<Client> {
+    let context = KubeConfigOptions {
+        context: options.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = match (&options.kubeconfig, &options.context) {
+        (Some(path), _) => {
+            let file = Kubeconfig::read_from(path).with_context(|| format!("could not read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &context)
+                .await
+                .with_context(|| format!("kubeconfig {} is not usable", path.display()))?
+        }
+        (None, Some(name)) => kube::Config::from_kubeconfig(&context)
+            .await
+            .with_context(|| format!("could not use kubeconfig context {name:?} (from $KUBECONFIG or ~/.kube/config)"))?,
+        (None, None) => kube::Config::infer().await.context(
+            "no Kubernetes configuration found: set --kubeconfig, $KUBECONFIG or ~/.kube/config, or run inside a cluster",
+        )?,
+    };
+    Client::try_from(config).context("could not build a Kubernetes client from the configuration")
+}
+
 impl KubernetesBackend {
     /// Connects with kubectl's configuration rules (see [`KubeOptions::kubeconfig`]).
     pub async fn connect(options: KubeOptions) -> anyhow::Result<Self> {
-        let context = KubeConfigOptions {
-            context: options.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        let config = match (&options.kubeconfig, &options.context) {
-            (Some(path), _) => {
-                let file = Kubeconfig::read_from(path).with_context(|| format!("could not read kubeconfig {}", path.display()))?;
-                kube::Config::from_custom_kubeconfig(file, &context)
-                    .await
-                    .with_context(|| format!("kubeconfig {} is not usable", path.display()))?
-            }
-            (None, Some(name)) => kube::Config::from_kubeconfig(&context)
-                .await
-                .with_context(|| format!("could not use kubeconfig context {name:?} (from $KUBECONFIG or ~/.kube/config)"))?,
-            (None, None) => kube::Config::infer().await.context(
-                "no Kubernetes configuration found: set --kubeconfig, $KUBECONFIG or ~/.kube/config, or run inside a cluster",
-            )?,
-        };
-        let client = Client::try_from(config)
-            .context("could not build a Kubernetes client from the configuration")?;
+        let client = client(&options).await?;
         Ok(Self::from_client(client, options))
     }
 
