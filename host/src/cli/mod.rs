@@ -4,6 +4,7 @@
 //! (trap, limit, capability denied); 4 a host problem (backend, cluster, sandbox, I/O).
 
 mod exec;
+mod log;
 mod plan;
 mod plugins;
 mod progress;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use noetl_host::redact::Redactor;
 use noetl_host::secrets::SecretRef;
 
 #[derive(Parser)]
@@ -66,6 +68,9 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Secret values resolved in this process, redacted from the log and from every output.
+    #[arg(skip)]
+    redactor: Redactor,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -117,7 +122,7 @@ impl From<anyhow::Error> for Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    log::init(cli.global.verbose, cli.global.redactor.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -143,14 +148,3 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        // hakoniwa logs a sandboxed process's environment at debug level, and a step's env
-        // holds secret values: it stays at info so -vv never prints them.
-        _ => "debug,hakoniwa=info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NOETL_LOG").unwrap_or_else(|_| default.into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}

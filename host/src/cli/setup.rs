@@ -16,7 +16,6 @@ use noetl_host::execute::Executor;
 use noetl_host::playbook::StepRenderer;
 use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
 use noetl_host::policy::{BackendChoice, Policy};
-use noetl_host::redact::Redactor;
 use noetl_host::secrets::{DirectoryProvider, KubernetesSecrets, SecretRef, SecretResolver};
 
 use super::{BackendArg, Failure, GlobalArgs};
@@ -54,7 +53,7 @@ pub async fn secrets(global: &GlobalArgs, loaded: &Loaded) -> Result<Arc<SecretR
         Some(secret) => Some(kubernetes_secret(global, loaded, secret).await?),
         None => None,
     };
-    Ok(Arc::new(SecretResolver::standard(Redactor::new(), directory, kubernetes)))
+    Ok(Arc::new(SecretResolver::standard(global.redactor.clone(), directory, kubernetes)))
 }
 
 /// The `--secrets-k8s` Secret, read under the template engine's grant (it is the plugin the
