@@ -58,10 +58,14 @@ impl ResumePoint {
     }
 
     /// Splits a `timestamps=true` log line; returns its text if it was not delivered yet.
+    /// The kubelet stamps every line the container wrote, so a line without a timestamp
+    /// is the server's own (kwok, for one, reports its errors in the stream): it is logged
+    /// and kept out of the output, where it would end up after the result line.
     fn accept<'a>(&mut self, line: &'a str) -> Option<&'a str> {
         let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
         let Ok(ts) = stamp.parse::<Timestamp>() else {
-            return Some(line);
+            tracing::warn!(line, "the log stream carried a line that is not container output; left out");
+            return None;
         };
         match self.last {
             Some(last) if ts < last => None,
@@ -297,9 +301,9 @@ mod tests {
     }
 
     #[test]
-    fn lines_without_a_timestamp_pass_through() {
+    fn lines_without_a_timestamp_are_not_container_output() {
         let mut resume = ResumePoint::default();
-        assert_eq!(resume.accept("no stamp here"), Some("no stamp here"));
+        assert_eq!(resume.accept("failed to create fsnotify watcher: too many open files"), None);
         assert_eq!(resume.accept("2026-01-01T00:00:01Z "), Some(""));
     }
 }
