@@ -7,6 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use noetl_protocol::names::{is_dns1123_label, is_dns1123_subdomain};
+
 use super::{Lookup, SecretProvider};
 
 /// Which Secret the chain reads: `NAMESPACE/NAME`, as given to `--secrets-k8s`.
@@ -26,14 +28,13 @@ impl FromStr for SecretRef {
         let Some((namespace, name)) = text.split_once('/') else {
             return Err(format!("{text:?} has no `/`; {FORM}"));
         };
-        if !is_dns_label(namespace) {
+        if !is_dns1123_label(namespace) {
             return Err(format!(
                 "namespace {namespace:?} is not a valid namespace (lowercase letters, digits and `-`, \
                  starting and ending with a letter or digit, at most 63 characters); {FORM}"
             ));
         }
-        let valid_name = name.len() <= 253 && name.split('.').all(is_dns_label);
-        if !valid_name {
+        if !is_dns1123_subdomain(name) {
             return Err(format!(
                 "Secret name {name:?} is not a valid object name (dot-separated lowercase letters, digits \
                  and `-`, at most 253 characters); {FORM}"
@@ -47,15 +48,6 @@ impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
     }
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters (Kubernetes' DNS-1123 label).
-fn is_dns_label(text: &str) -> bool {
-    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    text.len() <= 63
-        && edge_ok(text.chars().next())
-        && edge_ok(text.chars().last())
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Reads keys of one Kubernetes Secret chosen by host configuration (for example Secret

@@ -3,6 +3,8 @@
 //! the script plugin writes into pod specs and the backends read back. One crate, so the
 //! two sides cannot drift: it builds for the host and for `wasm32-wasip2` guests alike.
 
+pub mod names;
+
 use serde::{Deserialize, Serialize};
 
 /// One Kubernetes object of a job bundle (the WIT `manifest`, with a parsed body).

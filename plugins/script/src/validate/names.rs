@@ -1,25 +1,9 @@
 //! Kubernetes name rules: DNS-1123 labels and subdomains, label keys and values, and
 //! environment variable names.
 
+pub(crate) use noetl_protocol::names::{is_dns1123_label, is_dns1123_subdomain, is_lower_alnum};
+
 use crate::error::Invalid;
-
-fn is_lower_alnum(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 chars: namespaces, Job names.
-pub(crate) fn is_dns1123_label(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 63
-        && text.chars().all(|c| is_lower_alnum(c) || c == '-')
-        && text.starts_with(is_lower_alnum)
-        && text.ends_with(is_lower_alnum)
-}
-
-/// Dot-separated DNS-1123 labels, at most 253 chars: ConfigMap, Secret, service account names.
-pub(crate) fn is_dns1123_subdomain(text: &str) -> bool {
-    text.len() <= 253 && text.split('.').all(is_dns1123_label)
-}
 
 pub(crate) fn namespace(text: &str) -> Result<(), Invalid> {
     if is_dns1123_label(text) {
