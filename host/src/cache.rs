@@ -11,7 +11,6 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -92,13 +91,9 @@ impl ArtifactCache {
     }
 
     fn write_entry(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
         let mut data = component.serialize()?;
         let digest = *blake3::hash(&data).as_bytes();
         data.extend_from_slice(&digest);
-        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut file, &data)?;
-        file.persist(path)?;
-        Ok(())
+        crate::paths::write_atomically(path, &data)
     }
 }

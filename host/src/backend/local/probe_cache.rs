@@ -33,7 +33,7 @@
 use super::runtime::{self, HostEnv, Runtime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -114,11 +114,7 @@ impl ProbeCache {
             anyhow::bail!("{} vanished right after the probe", runtime.executable.display());
         };
         let json = serde_json::to_vec(&Entry { key, runtime: runtime.clone(), executable })?;
-        std::fs::create_dir_all(&self.dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(&json)?;
-        tmp.persist(path)?;
-        Ok(())
+        crate::paths::write_atomically(path, &json)
     }
 }
 
@@ -209,6 +205,7 @@ impl KeyBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write as _;
     use std::os::unix::fs::PermissionsExt;
 
     /// A pyenv-like setup in a temp dir: a shim `bin/python3` that logs each run and reports
