@@ -28,10 +28,10 @@ impl CreationCheck {
         Self { grace: signed(grace), interval: signed(grace.max(MIN_INTERVAL)), next_at: None }
     }
 
-    /// `Ok(())`: read the events now (and the next read is one interval later);
-    /// `Err(at)`: not before `at`. The first read is one grace period after the Job was
-    /// created: the controller usually creates the pod within milliseconds.
-    pub fn due(&mut self, job: &Job, now: Timestamp) -> Result<(), Timestamp> {
+    /// `Ok(next)`: read the events now, and again at `next` (one interval later) if the
+    /// Job still has no pod; `Err(at)`: not before `at`. The first read is one grace period
+    /// after the Job was created: the controller usually creates the pod within milliseconds.
+    pub fn due(&mut self, job: &Job, now: Timestamp) -> Result<Timestamp, Timestamp> {
         let first = job
             .metadata
             .creation_timestamp
@@ -41,8 +41,9 @@ impl CreationCheck {
         if at > now {
             return Err(at);
         }
-        self.next_at = Some(now.saturating_add(self.interval).unwrap_or(Timestamp::MAX));
-        Ok(())
+        let next = now.saturating_add(self.interval).unwrap_or(Timestamp::MAX);
+        self.next_at = Some(next);
+        Ok(next)
     }
 }
 
@@ -94,16 +95,16 @@ mod tests {
         let job = job_created("2026-01-01T00:00:00Z");
         let mut check = CreationCheck::new(Duration::from_secs(30));
         assert_eq!(check.due(&job, ts("2026-01-01T00:00:10Z")), Err(ts("2026-01-01T00:00:30Z")));
-        assert_eq!(check.due(&job, ts("2026-01-01T00:00:30Z")), Ok(()));
+        assert_eq!(check.due(&job, ts("2026-01-01T00:00:30Z")), Ok(ts("2026-01-01T00:01:00Z")));
         assert_eq!(check.due(&job, ts("2026-01-01T00:00:31Z")), Err(ts("2026-01-01T00:01:00Z")));
-        assert_eq!(check.due(&job, ts("2026-01-01T00:01:00Z")), Ok(()));
+        assert_eq!(check.due(&job, ts("2026-01-01T00:01:00Z")), Ok(ts("2026-01-01T00:01:30Z")));
     }
 
     #[test]
     fn short_grace_still_reads_at_most_every_five_seconds() {
         let job = job_created("2026-01-01T00:00:00Z");
         let mut check = CreationCheck::new(Duration::from_secs(2));
-        assert_eq!(check.due(&job, ts("2026-01-01T00:00:02Z")), Ok(()));
+        assert_eq!(check.due(&job, ts("2026-01-01T00:00:02Z")), Ok(ts("2026-01-01T00:00:07Z")));
         assert_eq!(check.due(&job, ts("2026-01-01T00:00:03Z")), Err(ts("2026-01-01T00:00:07Z")));
     }
 

@@ -297,9 +297,11 @@ async fn pod_refused_by_quota_is_a_start_failure_with_the_controllers_reason() {
 
     let bundle = bundle(&ns, json!({}), false, 0, 120);
     let result = backend.run(&bundle, &|_| {}).await;
+    let left_behind = job_exists(&backend, &ns, &bundle.job_name).await;
     let cleanup = namespaces.delete(&ns, &DeleteParams::default()).await;
     let outcome = result.unwrap();
     cleanup.unwrap();
+    assert!(!left_behind, "the host deletes a Job it reports as start_failed");
     assert_eq!(outcome.status, JobStatus::StartFailed, "{outcome:?}");
     assert_eq!(outcome.reason.as_deref(), Some("FailedCreate"), "{outcome:?}");
     let message = outcome.message.unwrap_or_default();

@@ -309,16 +309,20 @@ impl KubernetesBackend {
                         Verdict::Running { recheck_at: at } => recheck_at = at,
                     }
                     if pods.is_empty() {
+                        // No event may arrive while the controller keeps failing to create
+                        // the pod, so the next read is always scheduled as a recheck.
                         let now = Timestamp::now();
-                        match creation.due(&job, now) {
-                            Ok(()) => {
+                        let next = match creation.due(&job, now) {
+                            Ok(next) => {
                                 let namespace = created.metadata.namespace.as_deref().unwrap_or_default();
                                 if let Some(message) = creation::failed_create(&self.client, namespace, uid).await {
                                     return Ok(Ending::Ended(pod_creation_failed(&job, &message, now)));
                                 }
+                                next
                             }
-                            Err(at) => recheck_at = Some(recheck_at.map_or(at, |r: Timestamp| r.min(at))),
-                        }
+                            Err(at) => at,
+                        };
+                        recheck_at = Some(recheck_at.map_or(next, |r: Timestamp| r.min(next)));
                     }
                     last_seen = Some(job);
                 }
