@@ -1,10 +1,12 @@
 //! A Job that still has no pod well after it was created: the Job controller could not
 //! create one (a ResourceQuota, an admission webhook, a PodSecurity level, a missing
 //! ServiceAccount). The reason is only in the Job's `FailedCreate` events, which the shared
-//! watches do not carry; they are read on demand, at most once per grace period and only
-//! for such Jobs, so a healthy job never pays a request for it.
+//! watches do not carry; they are read on demand, only while some Job is in that state, at
+//! most once per namespace per interval, so a healthy job never pays a request for it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Event;
@@ -47,26 +49,58 @@ impl CreationCheck {
     }
 }
 
-/// The message of the newest `FailedCreate` event of the Job with `job_uid`, if any. An API
-/// error is logged and treated as "no event": the job then runs into its timeout as before.
-pub async fn failed_create(client: &Client, namespace: &str, job_uid: &str) -> Option<String> {
-    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let params = ListParams::default().fields(&format!("involvedObject.uid={job_uid},reason=FailedCreate"));
-    match events.list(&params).await {
-        Ok(list) => newest_message(&list.items),
-        Err(err) => {
-            tracing::warn!(
-                namespace,
-                error = %err,
-                "could not read the events of a Job that has no pod (the host needs `list` on \
-                 `events` to report why; examples/rbac.yaml has the rule)"
-            );
-            None
+/// The namespaces' `FailedCreate` events, listed at most once per namespace per
+/// [`MIN_INTERVAL`] and shared by every waiting job of the backend: when hundreds of Jobs
+/// wait for a throttled Job controller past the grace period, one list answers them all
+/// instead of one request per Job.
+pub struct FailedCreateEvents {
+    client: Client,
+    lists: tokio::sync::Mutex<HashMap<String, (Instant, Arc<Vec<Event>>)>>,
+}
+
+impl FailedCreateEvents {
+    pub fn new(client: Client) -> Self {
+        Self { client, lists: tokio::sync::Mutex::default() }
+    }
+
+    /// The message of the newest `FailedCreate` event of the Job with `job_uid`, if any.
+    pub async fn message_for(&self, namespace: &str, job_uid: &str) -> Option<String> {
+        let events = self.recent(namespace).await;
+        newest_message(events.iter().filter(|e| e.involved_object.uid.as_deref() == Some(job_uid)))
+    }
+
+    /// The namespace's list, fetched again when older than the interval. The lock is held
+    /// across the request so that waiters arriving together share one list. An API error is
+    /// logged and counts as "no event" (the job then runs into its timeout as before); it is
+    /// cached like a list, so a forbidden read is not retried by every waiter.
+    async fn recent(&self, namespace: &str) -> Arc<Vec<Event>> {
+        let mut lists = self.lists.lock().await;
+        if let Some((at, events)) = lists.get(namespace)
+            && at.elapsed() < MIN_INTERVAL
+        {
+            return events.clone();
         }
+        let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
+        let params = ListParams::default().fields("involvedObject.kind=Job,reason=FailedCreate");
+        let events = match api.list(&params).await {
+            Ok(list) => list.items,
+            Err(err) => {
+                tracing::warn!(
+                    namespace,
+                    error = %err,
+                    "could not read the events of Jobs that have no pod (the host needs `list` on \
+                     `events` to report why; examples/rbac.yaml has the rule)"
+                );
+                Vec::new()
+            }
+        };
+        let events = Arc::new(events);
+        lists.insert(namespace.to_string(), (Instant::now(), events.clone()));
+        events
     }
 }
 
-fn newest_message(events: &[Event]) -> Option<String> {
+fn newest_message<'a>(events: impl Iterator<Item = &'a Event>) -> Option<String> {
     let seen = |e: &Event| {
         e.last_timestamp
             .as_ref()
@@ -74,7 +108,7 @@ fn newest_message(events: &[Event]) -> Option<String> {
             .or(e.event_time.as_ref().map(|t| t.0))
             .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0))
     };
-    events.iter().max_by_key(|e| seen(e)).and_then(|e| e.message.clone())
+    events.max_by_key(|e| seen(e)).and_then(|e| e.message.clone())
 }
 
 #[cfg(test)]
@@ -119,7 +153,7 @@ mod tests {
             event("2026-01-01T00:00:05Z", "newer"),
             event("2026-01-01T00:00:01Z", "older"),
         ];
-        assert_eq!(newest_message(&events).as_deref(), Some("newer"));
-        assert_eq!(newest_message(&[]), None);
+        assert_eq!(newest_message(events.iter()).as_deref(), Some("newer"));
+        assert_eq!(newest_message([].iter()), None);
     }
 }

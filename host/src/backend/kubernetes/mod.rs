@@ -34,7 +34,7 @@ pub use ops::{KubeOps, OpsError};
 
 use self::kinds::KnownKind;
 use self::logs::{LogFollower, LogTail};
-use self::creation::CreationCheck;
+use self::creation::{CreationCheck, FailedCreateEvents};
 use self::outcome::{Verdict, assess, base_outcome, newest_pod, pod_creation_failed};
 use self::watch::{NamespaceWatch, Subscription, Watches};
 use crate::backend::conventions::{INSTALL_CONTAINER, REASON_INSTALL_FAILED};
@@ -85,6 +85,7 @@ pub struct KubernetesBackend {
     client: Client,
     options: KubeOptions,
     watches: Watches,
+    failed_create: FailedCreateEvents,
 }
 
 /// How long the shared watch may take to load before a job past its deadline is declared
@@ -149,6 +150,7 @@ impl KubernetesBackend {
     pub fn from_client(client: Client, options: KubeOptions) -> Self {
         Self {
             watches: Watches::new(client.clone()),
+            failed_create: FailedCreateEvents::new(client.clone()),
             client,
             options,
         }
@@ -315,7 +317,7 @@ impl KubernetesBackend {
                         let next = match creation.due(&job, now) {
                             Ok(next) => {
                                 let namespace = created.metadata.namespace.as_deref().unwrap_or_default();
-                                if let Some(message) = creation::failed_create(&self.client, namespace, uid).await {
+                                if let Some(message) = self.failed_create.message_for(namespace, uid).await {
                                     return Ok(Ending::Ended(pod_creation_failed(&job, &message, now)));
                                 }
                                 next
