@@ -92,11 +92,13 @@ fn pool_config() -> PoolingAllocationConfig {
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10)
-        // Without it, resetting a slot rewrites all of its first `KEEP_RESIDENT_BYTES`
-        // (mostly the guest's untouched stack) on every call; with the `PAGEMAP_SCAN` ioctl
-        // (Linux 6.7+, `Auto` falls back elsewhere) only the pages the call dirtied are
-        // reset. Measured: dropping a script-plan instance went from ~19 µs to ~6 µs.
-        .pagemap_scan(Enabled::Auto);
+        // Off on purpose (security, not speed). With `PAGEMAP_SCAN`, wasmtime 48's slot reset
+        // resets only the dirty pages that are resident: a dirty page that was swapped out is
+        // neither reset nor decommitted, and the scan stops after 32 dirty regions, so the next
+        // instance in the slot could read the previous call's memory (secrets included).
+        // wasmtime 50 fixed it (its PR 14357); until the host moves there, every reset
+        // rewrites the kept-resident prefix (BENCHMARKS.md: drop ~6 µs with the scan, ~19 without).
+        .pagemap_scan(Enabled::No);
     pool
 }
 
