@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::admission::{JobIdentity, Refusal, admit};
 use crate::backend::Backend;
 use crate::bindings::types::{CapabilityError, FieldError, PlanResult, ToolError};
 use crate::capability::{Capabilities, Fetcher};
@@ -28,6 +29,9 @@ pub enum ExecError {
     UnknownTool(String),
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// The plugin planned a job its policy does not allow; nothing was created.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// No plugin, no backend, or the backend itself failed.
     #[error("{0:#}")]
     Host(#[from] anyhow::Error),
@@ -55,7 +59,7 @@ impl ExecError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ExecError::InvalidConfig { .. } | ExecError::UnknownTool(_) => 2,
-            ExecError::Tool { .. } | ExecError::Plugin(_) => 3,
+            ExecError::Tool { .. } | ExecError::Plugin(_) | ExecError::Refused(_) => 3,
             ExecError::Host(_) => 4,
         }
     }
@@ -123,6 +127,8 @@ impl Executor {
             PlanResult::RunJob(bundle) => {
                 let bundle = convert::bundle_from_wit(bundle)
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
+                let identity = JobIdentity::from_context(&plugin.name, context);
+                let bundle = admit(&plugin.name, self.policy.job_grant(&plugin.name).as_ref(), &identity, bundle)?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
                 let redactor = self.providers.redactor.clone();
                 let job = bundle.job_name.clone();

@@ -1,5 +1,6 @@
 //! The NoETL plugin host: runs tool plugins as sandboxed WASM components.
 
+pub mod admission;
 pub mod backend;
 pub mod bindings;
 pub mod builtin;
@@ -12,6 +13,7 @@ pub mod fetch;
 pub mod paths;
 pub mod playbook;
 pub mod plugin;
+pub mod pod_security;
 pub mod policy;
 pub mod redact;
 pub mod secrets;

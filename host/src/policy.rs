@@ -11,6 +11,10 @@
 //!     fetch: { hosts: [raw.githubusercontent.com, "*.example.com"] }
 //!     files: { dirs: ["."] }      # relative to the playbook's directory
 //!     limits: { cpu_ms: 5000 }
+//!     jobs:                       # where and as what its job bundles may run
+//!       namespaces: [noetl]       # exact names; `*` matches any run of characters
+//!       service_accounts: []      # accounts pods may run as and mount the token of
+//!       pod_security: restricted  # restricted | baseline | privileged
 //! local:
 //!   runtimes: { "python:*": python3, "node:*": node }
 //!   network_steps: [api_integration]   # script containers that may use the host network
@@ -84,6 +88,68 @@ pub struct PluginGrant {
     pub secrets: Option<SecretsGrant>,
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// Where and as what the plugin's job bundles may run; see [`Policy::job_grant`].
+    #[serde(default)]
+    pub jobs: Option<JobGrant>,
+}
+
+/// Where and as what a plugin's job bundles (and the pods it creates through the
+/// `kubernetes` capability) may run. Checked by `crate::admission` before anything is
+/// created, on every backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobGrant {
+    /// Namespaces the bundles may target: exact names, or patterns where `*` matches any
+    /// run of characters (`team-*`, `*`).
+    pub namespaces: Vec<String>,
+    /// ServiceAccounts the pods may run as besides the namespace's `default`, and whose
+    /// token they may mount. No token is mounted unless its account is listed here (list
+    /// `default` to let pods mount the default account's token).
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
+    /// The Pod Security Standards level every pod template must meet.
+    #[serde(default)]
+    pub pod_security: crate::pod_security::Level,
+}
+
+/// Plugins shipped with the host that get [`JobGrant::built_in`] when the policy gives
+/// them no `jobs` entry: the script tool and its python and shell variants.
+pub const BUILT_IN_JOB_PLUGINS: &[&str] = &["script", "python", "shell"];
+
+impl JobGrant {
+    /// The built-in tools' grant: namespace `noetl`, no ServiceAccount token, `restricted`.
+    pub fn built_in() -> Self {
+        JobGrant {
+            namespaces: vec!["noetl".into()],
+            service_accounts: Vec::new(),
+            pod_security: crate::pod_security::Level::Restricted,
+        }
+    }
+
+    /// Whether bundles may target `namespace`.
+    pub fn allows_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.iter().any(|pattern| glob_matches(pattern, namespace))
+    }
+}
+
+/// `pattern` with `*` matching any run of characters (none included) against `text`.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -183,7 +249,33 @@ impl Policy {
                 "{field}.max_response_mib is 0; use a positive number of MiB"
             );
         }
+        for (name, jobs) in self.plugins.iter().filter_map(|(name, grant)| Some((name, grant.jobs.as_ref()?))) {
+            for pattern in &jobs.namespaces {
+                let literal = pattern.replace('*', "a");
+                anyhow::ensure!(
+                    noetl_protocol::names::is_dns1123_label(&literal) || pattern == "*",
+                    "plugins.{name}.jobs.namespaces: {pattern:?} is not a namespace name or pattern; use a \
+                     lowercase DNS-1123 label such as `noetl`, optionally with `*` wildcards (`team-*`)"
+                );
+            }
+            for account in &jobs.service_accounts {
+                anyhow::ensure!(
+                    noetl_protocol::names::is_dns1123_subdomain(account),
+                    "plugins.{name}.jobs.service_accounts: {account:?} is not a ServiceAccount name; use a \
+                     lowercase DNS-1123 name such as `noetl-runner`"
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The job grant of a plugin: its own `jobs` entry; else [`JobGrant::built_in`] for the
+    /// built-in tools ([`BUILT_IN_JOB_PLUGINS`]); else none, and its bundles are refused.
+    pub fn job_grant(&self, plugin: &str) -> Option<JobGrant> {
+        match self.plugins.get(plugin).and_then(|g| g.jobs.clone()) {
+            Some(own) => Some(own),
+            None => BUILT_IN_JOB_PLUGINS.contains(&plugin).then(JobGrant::built_in),
+        }
     }
 
     /// The grant of a plugin (empty when the policy does not name it).
@@ -256,6 +348,42 @@ mod tests {
         assert!(error.to_string().contains("plugins.a.limits.cpu_ms"), "{error}");
         let error = Policy::parse("defaults: {limits: {memory_mib: 999999}}\n").unwrap_err();
         assert!(error.to_string().contains("defaults.limits.memory_mib"), "{error}");
+    }
+
+    #[test]
+    fn job_grants_default_for_built_ins_only() {
+        let policy = Policy::parse(
+            "plugins:\n  script: {fetch: {hosts: [a.org]}}\n  shell:\n    jobs: {namespaces: [\"team-*\"], pod_security: baseline}\n",
+        )
+        .unwrap();
+        assert_eq!(policy.job_grant("script"), Some(JobGrant::built_in()));
+        assert_eq!(policy.job_grant("python"), Some(JobGrant::built_in()));
+        let shell = policy.job_grant("shell").unwrap();
+        assert_eq!(shell.pod_security, crate::pod_security::Level::Baseline);
+        assert!(shell.allows_namespace("team-a") && !shell.allows_namespace("noetl"));
+        assert_eq!(policy.job_grant("third-party"), None);
+    }
+
+    #[test]
+    fn namespace_patterns_use_star_wildcards() {
+        let grant = JobGrant { namespaces: vec!["kbench-*".into(), "a*z".into(), "exact".into()], ..JobGrant::built_in() };
+        for yes in ["kbench-1", "kbench-", "az", "abcz", "exact"] {
+            assert!(grant.allows_namespace(yes), "{yes}");
+        }
+        for no in ["kbench", "xkbench-1", "abc", "exact2", "zexact"] {
+            assert!(!grant.allows_namespace(no), "{no}");
+        }
+        assert!(JobGrant { namespaces: vec!["*".into()], ..JobGrant::built_in() }.allows_namespace("kube-system"));
+    }
+
+    #[test]
+    fn bad_job_grants_name_the_key() {
+        let error = Policy::parse("plugins:\n  x:\n    jobs: {namespaces: [Kube_System]}\n").unwrap_err();
+        assert!(error.to_string().contains("plugins.x.jobs.namespaces"), "{error}");
+        let error = Policy::parse("plugins:\n  x:\n    jobs: {namespaces: [a], pod_security: open}\n").unwrap_err();
+        assert!(format!("{error:#}").contains("unknown variant `open`"), "{error:#}");
+        let error = Policy::parse("plugins:\n  x:\n    jobs: {namespaces: [a], service_accounts: [\"A B\"]}\n").unwrap_err();
+        assert!(error.to_string().contains("plugins.x.jobs.service_accounts"), "{error}");
     }
 
     #[test]

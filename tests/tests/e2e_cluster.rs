@@ -336,8 +336,16 @@ fn missing_namespace_is_reported_and_nothing_is_created() {
     let playbook = modified_example(dir.path(), "03", |tool| {
         set_job(tool, "namespace", "does-not-exist")
     });
+    // Granted, so that the request reaches the cluster (the default grant is `noetl`).
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "plugins:\n  script:\n    jobs: { namespaces: [does-not-exist] }\n  template:\n    secrets: { names: [\"*\"] }\n",
+    )
+    .unwrap();
     let id = execution_id("nons");
-    let mut command = run_command(&playbook, &id, &kubeconfig(), &[]);
+    let policy_arg = policy.display().to_string();
+    let mut command = run_command(&playbook, &id, &kubeconfig(), &["--policy", &policy_arg]);
     command.env(CANARY_ENV.0, CANARY_ENV.1);
     let host = run_with(command);
     assert!(

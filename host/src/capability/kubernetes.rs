@@ -1,5 +1,7 @@
 //! `kubernetes`: scoped API access. The policy decides which namespaces and kinds a plugin
-//! may touch; the Kubernetes backend (when configured) carries out the call.
+//! may touch, and an object that carries a pod spec is created only if its pod meets the
+//! plugin's job grant (`crate::admission`); the Kubernetes backend (when configured)
+//! carries out the call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,14 +50,19 @@ impl Capabilities {
     }
 }
 
-fn kind_of(body: &str) -> Result<String, CapabilityError> {
+/// The kind of a `create` body, once the grant allows the plugin to create it in
+/// `namespace` and, when it carries a pod spec, the pod meets the plugin's job grant.
+fn check_create(caps: &Capabilities, namespace: &str, body: &str) -> Result<String, CapabilityError> {
     let value: serde_json::Value = serde_json::from_str(body)
         .map_err(|e| CapabilityError::Failed(format!("kubernetes.create: body is not JSON: {e}")))?;
-    value
+    let kind = value
         .get("kind")
         .and_then(|k| k.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| CapabilityError::Failed("kubernetes.create: body has no `kind`".into()))
+        .ok_or_else(|| CapabilityError::Failed("kubernetes.create: body has no `kind`".into()))?;
+    caps.check_kube_grant("create", kind, namespace)?;
+    crate::admission::check_created_object(&caps.plugin, caps.grant.jobs.as_ref(), &value)
+        .map_err(|refusal| CapabilityError::Denied(refusal.to_string()))?;
+    Ok(kind.to_string())
 }
 
 impl Host for HostState {
@@ -84,7 +91,7 @@ impl Host for HostState {
     async fn create(&mut self, namespace: String, body: String) -> Result<String, CapabilityError> {
         let started = self.begin_host_call();
         let caps = self.caps.clone();
-        let result = match kind_of(&body).and_then(|kind| caps.kube_for("create", &kind, &namespace)) {
+        let result = match check_create(&caps, &namespace, &body).and_then(|kind| caps.kube_for("create", &kind, &namespace)) {
             Ok(api) => api.create(&namespace, &body).await,
             Err(e) => Err(e),
         };

@@ -1,11 +1,13 @@
 //! `noetl-host plan FILE`: the Kubernetes manifests each script step would create, as
 //! multi-document YAML that `kubectl apply -f -` accepts. Nothing is submitted anywhere.
-//! Secret values are shown as `<redacted>`.
+//! Secret values are shown as `<redacted>`. A bundle the plugin's job grant refuses is
+//! refused here as `run` would refuse it; what is shown carries the host's labels.
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use noetl_host::admission::{JobIdentity, admit};
 use noetl_host::bindings::types::PlanResult;
 use noetl_host::capability::Capabilities;
 use noetl_host::execute::{ExecError, call_env};
@@ -81,6 +83,11 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
             PlanResult::Done(_) => println!("# this tool answers directly: it creates no Kubernetes objects"),
             PlanResult::RunJob(bundle) => {
                 let bundle = convert::bundle_from_wit(bundle).map_err(|m| Failure::new(3, m))?;
+                let identity = JobIdentity::from_context(&plugin.name, &context);
+                let grant = host.policy.job_grant(&plugin.name);
+                let bundle = admit(&plugin.name, grant.as_ref(), &identity, bundle).map_err(|refusal| {
+                    Failure::new(3, secrets.redactor().redact(&refusal.to_string()).into_owned())
+                })?;
                 for manifest in bundle.manifests {
                     let body = secrets.redactor().redact_json(redact_secret_values(manifest.body));
                     print!("---\n{}", serde_yaml::to_string(&body).map_err(|e| Failure::new(4, e.to_string()))?);

@@ -13,7 +13,8 @@ pub enum PluginsCommand {
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
-    /// One plugin in detail: contract, capabilities requested and granted, limits, schema.
+    /// One plugin in detail: contract, capabilities requested and granted, job grant,
+    /// limits, schema.
     Inspect {
         /// A tool kind (`script`), `template`, or the path of a `.wasm` file.
         name: String,
@@ -80,6 +81,8 @@ async fn inspect(global: &GlobalArgs, name: &str, output: OutputFormat) -> Resul
         .ok_or_else(|| Failure::new(2, format!("no plugin named `{name}`; see `noetl-host plugins list`")))?;
     let mut detail = summary(plugin);
     detail["granted"] = serde_json::to_value(loaded.policy.grant(&plugin.name)).unwrap_or_default();
+    // The effective job grant (a built-in tool's default included); null: its jobs are refused.
+    detail["job_grant"] = serde_json::to_value(loaded.policy.job_grant(&plugin.name)).unwrap_or_default();
     detail["limits"] = serde_json::to_value(loaded.policy.limits(&plugin.name)).unwrap_or_default();
     detail["config_schema"] =
         plugin.info.as_ref().and_then(|i| serde_json::from_str(&i.config_schema).ok()).unwrap_or(Value::Null);

@@ -3,15 +3,14 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use sha2::{Digest, Sha256};
+use noetl_protocol::names::fit;
+pub use noetl_protocol::names::label_value;
 
 const JOB_PREFIX: &str = "noetl-script-";
 const SUFFIX_LEN: usize = 5;
 /// A Job name is a DNS-1123 label (≤ 63) because the Job controller copies it into the
 /// `batch.kubernetes.io/job-name` label of its pods.
 const MAX_JOB_NAME: usize = 63;
-const MAX_LABEL_VALUE: usize = 63;
-const HASH_LEN: usize = 8;
 
 /// The names of the objects one execution creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,50 +46,6 @@ impl JobNames {
     }
 }
 
-/// `raw` as a valid label value: unchanged when already valid, otherwise cleaned, cut and
-/// tagged with a hash of the original so two different ids never share a label value.
-pub fn label_value(raw: &str) -> String {
-    fit(
-        raw,
-        MAX_LABEL_VALUE,
-        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
-        raw,
-    )
-}
-
-/// Keep `candidate` if every char is `allowed`, it fits `max` and starts and ends
-/// alphanumeric; else replace bad chars with `-`, trim, cut, and append `-{hash(original)}`.
-fn fit(candidate: &str, max: usize, allowed: fn(char) -> bool, original: &str) -> String {
-    let edge_ok = |s: &str| {
-        s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    if candidate == original
-        && candidate.len() <= max
-        && candidate.chars().all(allowed)
-        && edge_ok(candidate)
-    {
-        return candidate.to_owned();
-    }
-    let cleaned: String = candidate
-        .chars()
-        .map(|c| if allowed(c) && c.is_ascii() { c } else { '-' })
-        .collect();
-    let trimmed = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    let cut: String = trimmed.chars().take(max - HASH_LEN - 1).collect();
-    let cut = cut.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
-    let hash = short_hash(original);
-    if cut.is_empty() {
-        hash
-    } else {
-        format!("{cut}-{hash}")
-    }
-}
-
-fn short_hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))[..HASH_LEN].to_owned()
-}
-
 /// Five `[a-z0-9]` chars from `seed`, mixed (splitmix64) so nearby seeds differ everywhere.
 fn suffix(seed: u64) -> String {
     const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -118,7 +73,7 @@ fn random_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::names::{is_dns1123_label, is_label_value};
+    use crate::validate::names::is_dns1123_label;
 
     #[test]
     fn job_names_are_dns_labels() {
@@ -138,18 +93,5 @@ mod tests {
             assert!(is_dns1123_label(&job), "{job:?}");
         }
         assert_ne!(JobNames::new("a b", Some(1)), JobNames::new("a/b", Some(1)));
-    }
-
-    #[test]
-    fn label_values_are_valid_and_stable() {
-        assert_eq!(label_value("run_analysis"), "run_analysis");
-        for raw in ["a b", "x".repeat(100).as_str(), "-x-", "", "ä"] {
-            let value = label_value(raw);
-            assert!(
-                is_label_value(&value) && !value.is_empty(),
-                "{raw:?} -> {value:?}"
-            );
-        }
-        assert_ne!(label_value("a b"), label_value("a/b"));
     }
 }

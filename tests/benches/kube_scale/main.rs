@@ -50,7 +50,7 @@ use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
 use noetl_host::execute::Executor;
 use noetl_host::plugin::{PluginRuntime, PluginSet};
-use noetl_host::policy::Policy;
+use noetl_host::policy::{JobGrant, Policy};
 use serde_json::{Value, json};
 
 use cluster::NODE_KEY;
@@ -217,7 +217,11 @@ impl Bench {
             inner: KubernetesBackend::from_client(counted, KubeOptions::default()),
             returned: Mutex::default(),
         });
-        let policy = Policy::default_policy();
+        // The benchmark's own namespaces (`kbench-*`) granted to the script tool, at the
+        // default level (restricted, no ServiceAccount token).
+        let mut policy = Policy::default_policy();
+        policy.plugins.entry("script".into()).or_default().jobs =
+            Some(JobGrant { namespaces: vec!["kbench-*".into()], ..JobGrant::built_in() });
         let plugin_runtime = PluginRuntime::new(
             HostEngine::new()?,
             ArtifactCache::new(ArtifactCache::default_dir()),

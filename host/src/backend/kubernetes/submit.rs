@@ -66,26 +66,19 @@ pub async fn submit(
     }
 }
 
+/// The bundle's shape (the contract's kinds, one namespace), and the host's labels on the
+/// Job and its pods, without which the shared watches would never see the Job end. Bundles
+/// from plugins get both from [`crate::admission::admit`]; this guards direct callers.
 fn check_bundle(bundle: &JobBundle) -> anyhow::Result<()> {
+    crate::admission::check_shape(bundle).map_err(anyhow::Error::msg)?;
     let job = bundle.job().context("the job bundle has no Job manifest")?;
-    anyhow::ensure!(
-        job.name == bundle.job_name && bundle.manifests.last().is_some_and(|m| m.kind == "Job"),
-        "the job bundle must end with the Job manifest named {:?}",
-        bundle.job_name
-    );
-    for manifest in &bundle.manifests {
-        KnownKind::by_name(&manifest.kind)?;
-        let ns = manifest
-            .body
-            .pointer("/metadata/namespace")
-            .and_then(|v| v.as_str());
+    for pointer in ["/metadata/labels", "/spec/template/metadata/labels"] {
+        let label = job.body.pointer(pointer).and_then(|labels| labels.get(LABEL_MANAGED_BY));
         anyhow::ensure!(
-            ns.is_none_or(|ns| ns == bundle.namespace),
-            "{} {:?} says metadata.namespace {:?} but the bundle targets namespace {:?}",
-            manifest.kind,
-            manifest.name,
-            ns.unwrap_or_default(),
-            bundle.namespace
+            label.and_then(|v| v.as_str()) == Some(MANAGED_BY),
+            "Job {:?} lacks the label {LABEL_MANAGED_BY}={MANAGED_BY} at {pointer}, so the host's watches would \
+             never see it; admit the bundle with noetl_host::admission::admit, which stamps it",
+            job.name
         );
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Kubernetes name rules: DNS-1123 labels and subdomains, label keys and values, and
 //! environment variable names.
 
-pub(crate) use noetl_protocol::names::{is_dns1123_label, is_dns1123_subdomain, is_lower_alnum};
+pub(crate) use noetl_protocol::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value, is_lower_alnum};
 
 use crate::error::Invalid;
 
@@ -47,21 +47,6 @@ fn suggest_dns_label(text: &str) -> String {
     } else {
         short.to_owned()
     }
-}
-
-fn is_alnum(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-}
-
-/// `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`, at most 63 chars.
-pub(crate) fn is_label_value(text: &str) -> bool {
-    text.is_empty()
-        || (text.len() <= 63
-            && text
-                .chars()
-                .all(|c| is_alnum(c) || matches!(c, '-' | '_' | '.'))
-            && text.starts_with(is_alnum)
-            && text.ends_with(is_alnum))
 }
 
 pub(crate) fn label_value(text: &str) -> Result<(), Invalid> {

@@ -1,7 +1,9 @@
 //! A tool plugin that misbehaves in the way `config.behavior` names, so the host's bounds
 //! can be tested against a real component. `behavior: ok` answers normally.
 
-use noetl_plugin_sdk::{Context, PlanResult, Tool, ToolError, ToolInfo, Value, capability, json};
+mod bundles;
+
+use noetl_plugin_sdk::{Context, JobOutcome, PlanResult, Tool, ToolError, ToolInfo, Value, capability, json};
 
 struct Hostile;
 
@@ -10,7 +12,11 @@ impl Tool for Hostile {
         ToolInfo::new("hostile", "0.1.0", "Misbehaves on purpose for the host's tests")
     }
 
-    fn plan(config: Value, _context: &Context) -> Result<PlanResult, ToolError> {
+    fn finish(_config: Value, _context: &Context, outcome: JobOutcome) -> Result<Value, ToolError> {
+        Ok(bundles::finish(outcome))
+    }
+
+    fn plan(config: Value, context: &Context) -> Result<PlanResult, ToolError> {
         let behavior = config.get("behavior").and_then(Value::as_str).unwrap_or("ok");
         let done = |data: Value| Ok(PlanResult::Done(json!({"status": "success", "data": data}).to_string()));
         match behavior {
@@ -32,6 +38,7 @@ impl Tool for Hostile {
                 let created = capability::kubernetes::create("kube-system", r#"{"kind":"Secret","metadata":{"name":"x"}}"#)?;
                 done(json!(created))
             }
+            "bundle" => bundles::plan(&config, context),
             "fetch" => {
                 let fetched = capability::fetch("https://example.com/x", 1024)?;
                 done(json!(fetched.sha256))
