@@ -35,6 +35,16 @@ fn assert_contains(run: &Run, needles: &[&str]) {
     }
 }
 
+/// The response's error is the host's refusal and names each of `needles`.
+fn assert_refused(run: &Run, needles: &[&str]) {
+    let response: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", run.transcript()));
+    assert_eq!(response["status"], "error", "{}", run.transcript());
+    let error = response["error"].as_str().unwrap_or_default();
+    for needle in ["plugin `hostile`: its job bundle was refused before anything was created"].iter().chain(needles) {
+        assert!(error.contains(needle), "expected {needle:?} in:\n{error}");
+    }
+}
+
 /// A kubeconfig whose API server does not exist: any request the host made would fail
 /// with a connection error, so a refusal proves none was made.
 fn dead_kubeconfig(dir: &Path) -> String {
@@ -100,10 +110,7 @@ fn forbidden_bundles_are_refused_before_any_request_on_both_backends() {
             global.extend_from_slice(backend);
             let run = exec_bundle(which, &global, dir.path());
             assert_eq!(run.code, 3, "{which} on {backend:?}:\n{}", run.transcript());
-            let response: Value = serde_json::from_str(run.stdout.trim()).unwrap();
-            assert_eq!(response["status"], "error", "{which}: {response}");
-            assert_contains(&run, &["plugin `hostile`: its job bundle was refused before anything was created"]);
-            assert_contains(&run, names);
+            assert_refused(&run, names);
             assert!(
                 !run.transcript().contains("127.0.0.1:1"),
                 "{which}: a request was attempted:\n{}",
@@ -211,7 +218,7 @@ fn on_the_cluster_forbidden_bundles_leave_nothing_and_a_compliant_one_runs() {
         let id = execution_id(&format!("bundle-{which}"));
         let run = exec_bundle_as(&id, which, &global, dir.path());
         assert_eq!(run.code, 3, "{which}:\n{}", run.transcript());
-        assert_contains(&run, names);
+        assert_refused(&run, names);
         let left: Vec<String> = everything().lines().filter(|l| l.contains(&id)).map(str::to_string).collect();
         assert!(left.is_empty(), "{which}: objects were created: {left:?}");
     }
