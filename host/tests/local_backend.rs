@@ -505,16 +505,17 @@ fn own_v1_cgroup(controller: &str) -> Option<std::path::PathBuf> {
     home.is_dir().then_some(home)
 }
 
-/// The step cgroups this test process made that still exist (the backend names them
-/// `noetl-step-<pid>-<n>`).
-fn step_cgroups_left() -> Vec<std::path::PathBuf> {
+/// The cgroups of `jobs` that still exist (the backend names them
+/// `noetl-step-<pid>-<n>-<pod>`, the pod being `<job>-local-<attempt>`).
+fn step_cgroups_left(jobs: &[&str]) -> Vec<std::path::PathBuf> {
     let prefix = format!("noetl-step-{}-", std::process::id());
+    let ours = |name: &str| name.starts_with(&prefix) && jobs.iter().any(|job| name.contains(&format!("-{job}-local-")));
     ["memory", "pids", "cpu"]
         .iter()
         .filter_map(|c| own_v1_cgroup(c))
         .flat_map(|home| std::fs::read_dir(home).into_iter().flatten().flatten())
         .map(|entry| entry.path())
-        .filter(|path| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .filter(|path| path.file_name().is_some_and(|n| ours(&n.to_string_lossy())))
         .collect()
 }
 
@@ -523,15 +524,17 @@ const QUICK_STEP: &str = "import json\nprint(json.dumps({'ok': True}))\n";
 /// Runs `hostile` and, alongside it on the same backend, a normal step that must complete;
 /// then checks the backend still serves, and that no cgroup is left behind.
 async fn run_beside_a_normal_step(h: &Harness, hostile: &Step<'_>) -> JobOutcome {
-    let normal = Step::python("noetl-script-alongside", QUICK_STEP);
-    let (hostile, normal) = (hostile.bundle(), normal.bundle());
-    let (outcome, beside) = tokio::join!(h.backend.run(&hostile), h.backend.run(&normal));
+    // Job names unique to this test: tests run in parallel in this process.
+    let (beside_job, after_job) = (format!("{}-beside", hostile.job), format!("{}-after", hostile.job));
+    let (hostile_bundle, normal) = (hostile.bundle(), Step::python(&beside_job, QUICK_STEP).bundle());
+    let (outcome, beside) = tokio::join!(h.backend.run(&hostile_bundle), h.backend.run(&normal));
     let (outcome, beside) = (outcome.unwrap(), beside.unwrap());
     h.assert_no_temp_dirs_left();
     assert_eq!(beside.status, JobStatus::Completed, "the step run alongside must complete: {beside:#?}");
-    let after = h.run(&Step::python("noetl-script-after", QUICK_STEP)).await;
+    let after = h.run(&Step::python(&after_job, QUICK_STEP)).await;
     assert_eq!(after.status, JobStatus::Completed, "the backend must keep serving: {after:#?}");
-    assert_eq!(step_cgroups_left(), Vec::<std::path::PathBuf>::new(), "cgroups left behind");
+    let jobs = [hostile.job, beside_job.as_str(), after_job.as_str()];
+    assert_eq!(step_cgroups_left(&jobs), Vec::<std::path::PathBuf>::new(), "cgroups left behind");
     outcome
 }
 

@@ -108,10 +108,12 @@ pub(super) struct StepCgroup {
 impl StepCgroup {
     /// New cgroups bounded by `limits`, or `None` when this host offers no writable v1
     /// memory and pids hierarchies (the caller then falls back to rlimits).
-    pub(super) fn create(limits: TreeLimits) -> Option<Self> {
+    /// `pod` (the sandbox's pod name) ends the cgroups' name, for people looking at them.
+    pub(super) fn create(pod: &str, limits: TreeLimits) -> Option<Self> {
         let homes = homes()?;
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        let name = format!("noetl-step-{}-{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        let name = format!("noetl-step-{}-{sequence}-{pod}", std::process::id());
         let made = |home: &Path| {
             let dir = home.join(&name);
             std::fs::create_dir(&dir).map(|()| dir)
@@ -276,7 +278,7 @@ mod tests {
     #[test]
     fn a_step_cgroup_bounds_what_is_spawned_inside_and_leaves_nothing() {
         let limits = TreeLimits { memory: Some(64 << 20), cpu_millis: Some(500), pids: 16 };
-        let Some(cgroup) = StepCgroup::create(limits) else {
+        let Some(cgroup) = StepCgroup::create("unit-test", limits) else {
             eprintln!("no writable cgroup v1 memory+pids hierarchy here: the fallback applies");
             return;
         };

@@ -135,7 +135,7 @@ pub(super) async fn run(spec: SandboxSpec, deadline: Option<tokio::time::Instant
 fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<SandboxRun> {
     let limits = TreeLimits { memory: spec.memory_limit, cpu_millis: spec.cpu_limit, pids: spec.pids_limit };
     // Dropped last: kills whatever is left of the tree and removes the cgroups.
-    let cgroup = StepCgroup::create(limits);
+    let cgroup = StepCgroup::create(&spec.hostname, limits);
     let container = container_for(spec, cgroup.is_none());
     let mut command = container.command(&spec.program.to_string_lossy());
     command
