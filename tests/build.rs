@@ -2,7 +2,7 @@
 //! purpose-built hostile plugins.
 
 fn main() {
-    let packages = ["json-transform", "hostile-plugin", "future-contract-plugin"];
+    let packages = ["json-transform", "hostile-plugin", "future-contract-plugin", "slow-describe-plugin"];
     let built = noetl_guest_build::build_components(&packages, &["examples/json-transform", "tests/guests"]);
     for (package, path) in packages.iter().zip(built) {
         let var = package.to_uppercase().replace('-', "_");

@@ -4,7 +4,7 @@
 //! ```yaml
 //! backend: local                  # default backend for `run`/`exec`: local | kubernetes
 //! defaults:
-//!   limits: { memory_mib: 128, cpu_ms: 2000, max_response_mib: 16 }
+//!   limits: { memory_mib: 128, cpu_ms: 2000, wall_ms: 60000, max_response_mib: 16 }
 //! plugins:
 //!   script:
 //!     kubernetes: { namespaces: [noetl], kinds: [ConfigMap, Secret, Job, Pod] }
@@ -18,6 +18,7 @@
 //! local:
 //!   runtimes: { "python:*": python3, "node:*": node }
 //!   network_steps: [api_integration]   # script containers that may use the host network
+//!   pids_limit: 1024                    # processes per local container (its whole tree)
 //! ```
 
 use std::collections::BTreeMap;
@@ -72,6 +73,9 @@ pub struct LocalSettings {
     /// ignores this (the cluster's network policy applies).
     #[serde(default)]
     pub network_steps: Vec<String>,
+    /// Most processes (and threads) one local container may have at once (default 1024).
+    #[serde(default)]
+    pub pids_limit: Option<u64>,
 }
 
 /// What one plugin may do.
@@ -186,6 +190,7 @@ pub struct SecretsGrant {
 pub struct LimitsSpec {
     pub memory_mib: Option<u64>,
     pub cpu_ms: Option<u64>,
+    pub wall_ms: Option<u64>,
     pub max_response_mib: Option<u64>,
 }
 
@@ -194,14 +199,17 @@ pub struct LimitsSpec {
 pub struct Limits {
     /// Linear memory cap (bytes) for the plugin instance.
     pub memory_bytes: u64,
-    /// Guest CPU time per call; time inside host calls does not count.
+    /// Guest CPU time per call; time inside host calls and WASI waits does not count.
     pub cpu_ms: u64,
+    /// Wall-clock time per call, waits included: no call outlives it.
+    pub wall_ms: u64,
     /// Largest JSON text a call may return.
     pub max_response_bytes: u64,
 }
 
 impl Limits {
-    pub const BUILT_IN: Limits = Limits { memory_bytes: 128 << 20, cpu_ms: 2_000, max_response_bytes: 16 << 20 };
+    pub const BUILT_IN: Limits =
+        Limits { memory_bytes: 128 << 20, cpu_ms: 2_000, wall_ms: 60_000, max_response_bytes: 16 << 20 };
 }
 
 impl Policy {
@@ -244,6 +252,7 @@ impl Policy {
                 );
             }
             anyhow::ensure!(limits.cpu_ms != Some(0), "{field}.cpu_ms is 0; use a positive number of milliseconds");
+            anyhow::ensure!(limits.wall_ms != Some(0), "{field}.wall_ms is 0; use a positive number of milliseconds");
             anyhow::ensure!(
                 limits.max_response_mib != Some(0),
                 "{field}.max_response_mib is 0; use a positive number of MiB"
@@ -266,6 +275,7 @@ impl Policy {
                 );
             }
         }
+        anyhow::ensure!(self.local.pids_limit != Some(0), "local.pids_limit is 0; use a positive number of processes");
         Ok(())
     }
 
@@ -290,6 +300,7 @@ impl Policy {
         Limits {
             memory_bytes: pick(|l| l.memory_mib).map_or(Limits::BUILT_IN.memory_bytes, |m| m << 20),
             cpu_ms: pick(|l| l.cpu_ms).unwrap_or(Limits::BUILT_IN.cpu_ms),
+            wall_ms: pick(|l| l.wall_ms).unwrap_or(Limits::BUILT_IN.wall_ms),
             max_response_bytes: pick(|l| l.max_response_mib).map_or(Limits::BUILT_IN.max_response_bytes, |m| m << 20),
         }
     }
@@ -334,11 +345,12 @@ mod tests {
     #[test]
     fn limits_fall_back_from_plugin_to_defaults_to_built_in() {
         let policy = Policy::parse(
-            "defaults: {limits: {cpu_ms: 500}}\nplugins:\n  a: {limits: {memory_mib: 16}}\n  b: {}\n",
+            "defaults: {limits: {cpu_ms: 500}}\nplugins:\n  a: {limits: {memory_mib: 16, wall_ms: 900}}\n  b: {}\n",
         )
         .unwrap();
-        assert_eq!(policy.limits("a"), Limits { memory_bytes: 16 << 20, cpu_ms: 500, ..Limits::BUILT_IN });
+        assert_eq!(policy.limits("a"), Limits { memory_bytes: 16 << 20, cpu_ms: 500, wall_ms: 900, ..Limits::BUILT_IN });
         assert_eq!(policy.limits("b").cpu_ms, 500);
+        assert_eq!(policy.limits("b").wall_ms, Limits::BUILT_IN.wall_ms);
         assert_eq!(policy.limits("unnamed").memory_bytes, Limits::BUILT_IN.memory_bytes);
     }
 
@@ -346,6 +358,8 @@ mod tests {
     fn zero_and_oversized_limits_name_the_field() {
         let error = Policy::parse("plugins:\n  a: {limits: {cpu_ms: 0}}\n").unwrap_err();
         assert!(error.to_string().contains("plugins.a.limits.cpu_ms"), "{error}");
+        let error = Policy::parse("plugins:\n  a: {limits: {wall_ms: 0}}\n").unwrap_err();
+        assert!(error.to_string().contains("plugins.a.limits.wall_ms"), "{error}");
         let error = Policy::parse("defaults: {limits: {memory_mib: 999999}}\n").unwrap_err();
         assert!(error.to_string().contains("defaults.limits.memory_mib"), "{error}");
     }

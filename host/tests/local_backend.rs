@@ -20,6 +20,7 @@ struct Step<'a> {
     backoff_limit: i32,
     deadline: i64,
     memory: Option<&'a str>,
+    cpu: Option<&'a str>,
 }
 
 impl<'a> Step<'a> {
@@ -35,6 +36,7 @@ impl<'a> Step<'a> {
             backoff_limit: 0,
             deadline: 120,
             memory: None,
+            cpu: None,
         }
     }
 
@@ -105,7 +107,10 @@ impl<'a> Step<'a> {
         }
         let mut resources = json!({"requests": {"cpu": "100m"}});
         if let Some(m) = self.memory {
-            resources["limits"] = json!({"memory": m});
+            resources["limits"]["memory"] = json!(m);
+        }
+        if let Some(cpu) = self.cpu {
+            resources["limits"]["cpu"] = json!(cpu);
         }
         let script_container = json!({
             "name": "script", "image": self.image,
@@ -152,11 +157,16 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
+        Self::with_pids_limit(LocalConfig::default().pids_limit)
+    }
+
+    fn with_pids_limit(pids_limit: u64) -> Self {
         let work = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
         let backend = LocalBackend::new(LocalConfig {
             cache_dir: Some(cache.path().to_path_buf()),
             work_dir: Some(work.path().to_path_buf()),
+            pids_limit,
             ..LocalConfig::default()
         })
         .unwrap();
@@ -280,7 +290,10 @@ async fn memory_limit_stops_a_script_allocating_far_beyond_it() {
     let outcome = h.run(&step).await;
     assert_eq!(outcome.status, JobStatus::Failed, "{outcome:#?}");
     assert_eq!(outcome.reason.as_deref(), Some("OOMKilled"), "{outcome:#?}");
-    assert_eq!(outcome.exit_code, Some(1), "Python's real exit code after MemoryError");
+    // Under a memory cgroup the kernel kills the tree (137); under the rlimit fallback the
+    // allocation fails and Python exits with MemoryError (1).
+    let expected = if cgroup_v1_available() { 137 } else { 1 };
+    assert_eq!(outcome.exit_code, Some(expected), "{outcome:#?}");
     assert!(outcome.message.as_deref().unwrap().contains("resources.limits.memory"));
     assert!(!outcome.output.contains("allocated"));
 
@@ -464,4 +477,149 @@ async fn bad_memory_quantity_names_the_field() {
     assert!(err.contains("containers[script].resources.limits.memory"), "{err}");
     assert!(err.contains("512Mi"), "{err}");
     h.assert_no_temp_dirs_left();
+}
+
+/// Whether this host bounds local steps with cgroup v1 (as the reference machine does):
+/// the host's own memory and pids cgroups accept a child directory.
+fn cgroup_v1_available() -> bool {
+    let probe = format!("noetl-probe-{}", std::process::id());
+    ["memory", "pids"].iter().all(|controller| {
+        let Some(home) = own_v1_cgroup(controller) else { return false };
+        let dir = home.join(&probe);
+        let made = std::fs::create_dir(&dir).is_ok();
+        let _ = std::fs::remove_dir(&dir);
+        made
+    })
+}
+
+/// This process's cgroup of v1 `controller`, where the backend makes the steps' cgroups
+/// (assumes the hierarchy is mounted at /sys/fs/cgroup/<controller> from its root).
+fn own_v1_cgroup(controller: &str) -> Option<std::path::PathBuf> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = membership.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        controllers.split(',').any(|c| c == controller).then_some(path.trim_start_matches('/').to_string())
+    })?;
+    let home = Path::new("/sys/fs/cgroup").join(controller).join(path);
+    home.is_dir().then_some(home)
+}
+
+/// The cgroups of `jobs` that still exist (the backend names them
+/// `noetl-step-<pid>-<n>-<pod>`, the pod being `<job>-local-<attempt>`).
+fn step_cgroups_left(jobs: &[&str]) -> Vec<std::path::PathBuf> {
+    let prefix = format!("noetl-step-{}-", std::process::id());
+    let ours = |name: &str| name.starts_with(&prefix) && jobs.iter().any(|job| name.contains(&format!("-{job}-local-")));
+    ["memory", "pids", "cpu"]
+        .iter()
+        .filter_map(|c| own_v1_cgroup(c))
+        .flat_map(|home| std::fs::read_dir(home).into_iter().flatten().flatten())
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().is_some_and(|n| ours(&n.to_string_lossy())))
+        .collect()
+}
+
+const QUICK_STEP: &str = "import json\nprint(json.dumps({'ok': True}))\n";
+
+/// Runs `hostile` and, alongside it on the same backend, a normal step that must complete;
+/// then checks the backend still serves, and that no cgroup is left behind.
+async fn run_beside_a_normal_step(h: &Harness, hostile: &Step<'_>) -> JobOutcome {
+    // Job names unique to this test: tests run in parallel in this process.
+    let (beside_job, after_job) = (format!("{}-beside", hostile.job), format!("{}-after", hostile.job));
+    let (hostile_bundle, normal) = (hostile.bundle(), Step::python(&beside_job, QUICK_STEP).bundle());
+    let (outcome, beside) = tokio::join!(h.backend.run(&hostile_bundle), h.backend.run(&normal));
+    let (outcome, beside) = (outcome.unwrap(), beside.unwrap());
+    h.assert_no_temp_dirs_left();
+    assert_eq!(beside.status, JobStatus::Completed, "the step run alongside must complete: {beside:#?}");
+    let after = h.run(&Step::python(&after_job, QUICK_STEP)).await;
+    assert_eq!(after.status, JobStatus::Completed, "the backend must keep serving: {after:#?}");
+    let jobs = [hostile.job, beside_job.as_str(), after_job.as_str()];
+    assert_eq!(step_cgroups_left(&jobs), Vec::<std::path::PathBuf>::new(), "cgroups left behind");
+    outcome
+}
+
+/// Ends as the kernel would end it on Kubernetes: out of memory (137), or at its deadline.
+fn assert_oom_killed_or_timed_out(outcome: &JobOutcome) {
+    match outcome.status {
+        JobStatus::Failed => {
+            assert_eq!(outcome.reason.as_deref(), Some("OOMKilled"), "{outcome:#?}");
+            assert_eq!(outcome.exit_code, Some(137), "{outcome:#?}");
+        }
+        JobStatus::Timeout => assert_eq!(outcome.reason.as_deref(), Some("DeadlineExceeded"), "{outcome:#?}"),
+        _ => panic!("expected OOMKilled or DeadlineExceeded: {outcome:#?}"),
+    }
+}
+
+/// Every child turns into a shell that keeps starting more; PID 1 keeps forking too. The
+/// process limit (64 here) holds the storm, memory stays small, and the deadline ends it.
+#[tokio::test]
+async fn a_fork_bomb_is_held_by_the_process_limit_and_ended_at_its_deadline() {
+    let h = Harness::with_pids_limit(64);
+    let mut bomb = Step::python(
+        "noetl-script-fork-bomb",
+        "import os, time\n\
+         while True:\n\
+         \x20   try:\n\
+         \x20       if os.fork() == 0:\n\
+         \x20           os.execv('/bin/sh', ['sh', '-c', 'while :; do sh -c \"sleep 1000\" & done'])\n\
+         \x20   except OSError:\n\
+         \x20       time.sleep(0.01)\n",
+    );
+    bomb.memory = Some("128Mi");
+    // Half a core: the storm must not take the machine's CPU either.
+    bomb.cpu = Some("500m");
+    bomb.deadline = 10;
+    let outcome = run_beside_a_normal_step(&h, &bomb).await;
+    assert_oom_killed_or_timed_out(&outcome);
+    if cgroup_v1_available() {
+        let message = outcome.message.as_deref().unwrap_or_default();
+        assert!(message.contains("process limit of 64"), "{outcome:#?}");
+    }
+}
+
+/// `/tmp` is a tmpfs whose pages count in the step's memory: filling it ends the step.
+#[tokio::test]
+async fn filling_tmp_ends_the_step_at_its_memory_limit() {
+    let h = Harness::new();
+    let mut filler = Step::python(
+        "noetl-script-tmp-filler",
+        "chunk = b'x' * (1 << 20)\n\
+         with open('/tmp/fill', 'wb') as f:\n\
+         \x20   for _ in range(100000):\n\
+         \x20       f.write(chunk)\n\
+         \x20       f.flush()\n\
+         print('wrote 100 GB')\n",
+    );
+    filler.memory = Some("64Mi");
+    filler.deadline = 60;
+    let outcome = run_beside_a_normal_step(&h, &filler).await;
+    if cgroup_v1_available() {
+        assert_oom_killed_or_timed_out(&outcome);
+    } else {
+        // Without cgroups the sized tmpfs is the bound: the write fails when it is full.
+        assert_eq!(outcome.status, JobStatus::Failed, "{outcome:#?}");
+        assert!(outcome.stderr.as_deref().unwrap_or_default().contains("No space left"), "{outcome:#?}");
+    }
+    assert!(!outcome.output.contains("wrote"), "{outcome:#?}");
+}
+
+/// Many small allocations, each under any per-allocation check, past the limit in total.
+#[tokio::test]
+async fn allocating_past_the_limit_is_oom_killed() {
+    let h = Harness::new();
+    let mut hog = Step::python(
+        "noetl-script-hog",
+        "hoard = []\n\
+         for _ in range(100000):\n\
+         \x20   hoard.append(bytearray(1 << 20))\n\
+         print('kept', len(hoard))\n",
+    );
+    hog.memory = Some("64Mi");
+    hog.deadline = 60;
+    let outcome = run_beside_a_normal_step(&h, &hog).await;
+    assert_eq!(outcome.reason.as_deref(), Some("OOMKilled"), "{outcome:#?}");
+    if cgroup_v1_available() {
+        assert_oom_killed_or_timed_out(&outcome);
+        assert!(outcome.message.as_deref().unwrap_or_default().contains("memory cgroup"), "{outcome:#?}");
+    }
 }

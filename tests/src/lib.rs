@@ -8,6 +8,7 @@ pub mod guests {
     pub const JSON_TRANSFORM: &str = env!("JSON_TRANSFORM_WASM");
     pub const HOSTILE: &str = env!("HOSTILE_PLUGIN_WASM");
     pub const FUTURE_CONTRACT: &str = env!("FUTURE_CONTRACT_PLUGIN_WASM");
+    pub const SLOW_DESCRIBE: &str = env!("SLOW_DESCRIBE_PLUGIN_WASM");
 }
 
 /// The `noetl-host` binary of this build. Cargo builds it for `cargo test` because the

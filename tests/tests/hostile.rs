@@ -205,3 +205,40 @@ async fn a_call_never_sees_memory_left_by_an_earlier_call() {
         assert_eq!(f.data("scan").await["found"], false, "a call found the canary an earlier call left in memory");
     }
 }
+
+/// A WASI clock wait uses no CPU, so only the wall-clock limit can stop it; the error must
+/// name that limit, not the CPU budget (here smaller than the wall-clock limit).
+#[tokio::test]
+async fn a_sleeping_plugin_is_stopped_at_its_wall_clock_limit() {
+    let f = fixture().await;
+    let policy = Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 300, wall_ms: 800}\n").unwrap();
+    let error = f.fault(&policy, "sleep").await;
+    assert_contains(
+        &error,
+        &["plugin `hostile` failed in `plan`", "wall-clock limit of 800 ms", "of its 300 ms CPU budget", "plugins.hostile.limits.wall_ms"],
+    );
+    assert!(!error.contains("used more than its CPU budget"), "a sleep must not be blamed on CPU: {error}");
+    f.assert_still_serves().await;
+}
+
+/// `describe` runs on every load; a file whose `describe` hit a limit is refused from then
+/// on without running it, until the file or the limits change.
+#[tokio::test]
+async fn a_plugin_whose_describe_hits_a_limit_is_remembered_as_rejected() {
+    let f = fixture().await;
+    let bytes = std::fs::read(guests::SLOW_DESCRIBE).unwrap();
+    let tight = Policy::parse("defaults:\n  limits: {wall_ms: 300}\n").unwrap();
+    let first = f.runtime.load(&bytes, "slow.wasm", &tight).await.err().expect("must be refused").to_string();
+    assert_contains(&first, &["plugin `slow.wasm` failed in `describe`", "wall-clock limit of 300 ms", "defaults.limits.wall_ms"]);
+    assert!(!first.contains("remembered"), "the first load runs the plugin: {first}");
+
+    let again = f.runtime.load(&bytes, "slow.wasm", &tight).await.err().expect("must be refused").to_string();
+    assert_contains(&again, &["wall-clock limit of 300 ms", "remembered from an earlier load", "rejected"]);
+
+    // Other limits: the verdict does not apply; the plugin is run (and stopped) again.
+    let other = Policy::parse("defaults:\n  limits: {wall_ms: 400}\n").unwrap();
+    let fresh = f.runtime.load(&bytes, "slow.wasm", &other).await.err().expect("must be refused").to_string();
+    assert_contains(&fresh, &["wall-clock limit of 400 ms"]);
+    assert!(!fresh.contains("remembered"), "{fresh}");
+    f.assert_still_serves().await;
+}

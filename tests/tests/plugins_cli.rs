@@ -98,3 +98,75 @@ fn exec_rejects_non_json_stdin_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("stdin is not JSON"));
 }
+
+/// Text of both output streams, for assertions on messages.
+fn all_text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+const SLEEP_POLICY: &str = "plugins:\n  hostile:\n    limits: {cpu_ms: 300, wall_ms: 1000}\n";
+
+#[test]
+fn exec_stops_a_sleeping_plugin_at_its_wall_clock_limit() {
+    let cache = tempfile::tempdir().unwrap();
+    let policy = cache.path().join("policy.yaml");
+    std::fs::write(&policy, SLEEP_POLICY).unwrap();
+    let request = r#"{"config": {"behavior": "sleep"}, "context": {}}"#;
+    let args = ["--policy", policy.to_str().unwrap(), "exec", "--tool", "hostile", "--plugin", guests::HOSTILE];
+    let output = host(&args, request, cache.path());
+    let text = all_text(&output);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    for needle in ["wall-clock limit of 1000 ms", "plugins.hostile.limits.wall_ms"] {
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("used more than its CPU budget"), "{text}");
+}
+
+#[test]
+fn run_stops_a_sleeping_plugin_step_at_its_wall_clock_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, SLEEP_POLICY).unwrap();
+    let playbook = dir.path().join("sleepy.yaml");
+    std::fs::write(&playbook, "workflow:\n  - step: nap\n    tool:\n      kind: hostile\n      behavior: sleep\n").unwrap();
+    let args = [
+        "--policy",
+        policy.to_str().unwrap(),
+        "run",
+        playbook.to_str().unwrap(),
+        "--output",
+        "json",
+        "--plugin",
+        guests::HOSTILE,
+    ];
+    let output = host(&args, "", dir.path());
+    let text = all_text(&output);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    for needle in ["nap", "wall-clock limit of 1000 ms", "plugins.hostile.limits.wall_ms"] {
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+    }
+}
+
+/// The second scan of the directory does not run the slow `describe` again: the listing
+/// says the verdict is remembered.
+#[test]
+fn plugins_list_remembers_a_plugin_whose_describe_hit_a_limit() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guests::SLOW_DESCRIBE, dir.path().join("slow.wasm")).unwrap();
+    let policy = cache.path().join("policy.yaml");
+    std::fs::write(&policy, "defaults:\n  limits: {wall_ms: 500}\n").unwrap();
+    let args = ["--policy", policy.to_str().unwrap(), "plugins", "list", "--plugin-dir", dir.path().to_str().unwrap()];
+    let reasons = || {
+        let output = host(&args, "", cache.path());
+        assert!(output.status.success(), "{}", all_text(&output));
+        // Rejections come last; a remembered one's reason spans two lines.
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        stdout.find("REJECTED").map(|at| stdout[at..].to_string()).unwrap_or_default()
+    };
+    let first = reasons();
+    assert!(first.contains("slow.wasm") && first.contains("wall-clock limit of 500 ms"), "{first}");
+    assert!(!first.contains("remembered"), "{first}");
+    let second = reasons();
+    assert!(second.contains("wall-clock limit of 500 ms") && second.contains("remembered from an earlier load"), "{second}");
+}

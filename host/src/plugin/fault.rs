@@ -5,7 +5,7 @@ use wasmtime::Store;
 use wasmtime::Trap;
 
 use super::LoadedPlugin;
-use super::meter::CpuBudgetExceeded;
+use super::meter::{CpuBudgetExceeded, WallClockExceeded};
 use super::state::HostState;
 use crate::policy::Limits;
 
@@ -16,7 +16,35 @@ pub enum PluginError {
     Load(String),
     /// A call trapped, ran out of a bound, or returned too much.
     #[error("plugin `{plugin}` failed in `{function}`: {reason}{}", stderr_note(.stderr))]
-    Fault { plugin: String, function: String, reason: String, stderr: String },
+    Fault {
+        plugin: String,
+        function: String,
+        reason: String,
+        stderr: String,
+        /// The policy limit the call hit (`wall_ms`, `cpu_ms`, `memory_mib`, `max_response_mib`), if any.
+        limit: Option<&'static str>,
+    },
+}
+
+impl PluginError {
+    /// The policy limit a failed call hit, if that is why it failed.
+    pub fn limit_hit(&self) -> Option<&'static str> {
+        match self {
+            PluginError::Fault { limit, .. } => *limit,
+            PluginError::Load(_) => None,
+        }
+    }
+}
+
+/// The plugin's kind, or while it is being loaded (its kind not known yet) its file.
+fn who(plugin: &LoadedPlugin) -> String {
+    if plugin.name.is_empty() { plugin.origin.clone() } else { plugin.name.clone() }
+}
+
+/// The policy key that raises `limit` for `plugin`. While a file is loaded its kind is not
+/// known yet (`describe` says it), and `describe` runs under the `defaults` limits.
+fn limit_key(plugin: &str, limit: &str) -> String {
+    if plugin.is_empty() { format!("defaults.limits.{limit}") } else { format!("plugins.{plugin}.limits.{limit}") }
 }
 
 fn stderr_note(stderr: &str) -> String {
@@ -36,8 +64,19 @@ pub(super) fn settle<T>(
     };
     let state = store.data();
     let stderr = state.stderr.text();
-    let policy_key = |limit: &str| format!("plugins.{}.limits.{limit}", plugin.name);
-    let reason = if let Some(cpu) = error.downcast_ref::<CpuBudgetExceeded>() {
+    let policy_key = |limit: &str| limit_key(&plugin.name, limit);
+    let limit = if error.is::<WallClockExceeded>() {
+        Some("wall_ms")
+    } else if error.is::<CpuBudgetExceeded>() {
+        Some("cpu_ms")
+    } else if state.memory.refused().is_some() {
+        Some("memory_mib")
+    } else {
+        None
+    };
+    let reason = if let Some(wall) = error.downcast_ref::<WallClockExceeded>() {
+        format!("it {wall}; it was stopped (raise {} in the policy file if this is expected)", policy_key("wall_ms"))
+    } else if let Some(cpu) = error.downcast_ref::<CpuBudgetExceeded>() {
         format!("it {cpu}; it was stopped (raise {} in the policy file if this work is expected)", policy_key("cpu_ms"))
     } else if let Some(wanted) = state.memory.refused() {
         format!(
@@ -54,7 +93,7 @@ pub(super) fn settle<T>(
     } else {
         format!("it failed: {}", first_line(&error))
     };
-    Err(PluginError::Fault { plugin: plugin.name.clone(), function: function.into(), reason, stderr })
+    Err(PluginError::Fault { plugin: who(plugin), function: function.into(), reason, stderr, limit })
 }
 
 /// Refuse responses over the plugin's `max_response_bytes`.
@@ -63,14 +102,17 @@ pub(super) fn check_size(plugin: &LoadedPlugin, function: &str, limits: &Limits,
         return Ok(());
     }
     Err(PluginError::Fault {
-        plugin: plugin.name.clone(),
+        plugin: who(plugin),
         function: function.into(),
         reason: format!(
             "it returned {} bytes, more than the limit of {} bytes; the result was discarded \
-             (raise plugins.{}.limits.max_response_mib in the policy file if this is expected)",
-            size, limits.max_response_bytes, plugin.name
+             (raise {} in the policy file if this is expected)",
+            size,
+            limits.max_response_bytes,
+            limit_key(&plugin.name, "max_response_mib")
         ),
         stderr: String::new(),
+        limit: Some("max_response_mib"),
     })
 }
 

@@ -1,15 +1,18 @@
 //! Loading plugins and calling them: one `InstancePre` per plugin, a fresh `Store` per
-//! call, CPU and memory bounds per call, and failures turned into errors a person can act on.
+//! call, wall-clock, CPU and memory bounds per call, and failures turned into errors a
+//! person can act on.
 
 mod contract;
 pub mod convert;
 mod fault;
 mod meter;
 mod output;
+mod rejections;
 mod set;
 mod state;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, UpdateDeadline};
@@ -27,6 +30,7 @@ use crate::capability::Capabilities;
 use crate::engine::HostEngine;
 use crate::policy::{Limits, Policy};
 use meter::CpuBudgetExceeded;
+use rejections::RejectionMemory;
 
 pub use crate::bindings::template_engine::exports::noetl::plugin::renderer::{RenderError, RenderOptions};
 
@@ -34,6 +38,7 @@ pub use crate::bindings::template_engine::exports::noetl::plugin::renderer::{Ren
 pub struct PluginRuntime {
     engine: HostEngine,
     cache: ArtifactCache,
+    rejections: RejectionMemory,
     tool_linker: Linker<HostState>,
     template_linker: Linker<HostState>,
 }
@@ -81,7 +86,8 @@ impl PluginRuntime {
         let mut template_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
         TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
-        Ok(PluginRuntime { engine, cache, tool_linker, template_linker })
+        let rejections = RejectionMemory::beside(cache.dir());
+        Ok(PluginRuntime { engine, cache, rejections, tool_linker, template_linker })
     }
 
     pub fn engine(&self) -> &HostEngine {
@@ -89,7 +95,13 @@ impl PluginRuntime {
     }
 
     /// Compile (or load from cache), check the contract, link, and `describe` a plugin.
+    /// A file whose `describe` hit a limit before is refused without running it again.
     pub async fn load(&self, bytes: &[u8], origin: &str, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
+        // `describe` runs before the kind is known, so under the `defaults` limits.
+        let limits = policy.limits(origin);
+        if let Some(reason) = self.rejections.recall(bytes, &limits) {
+            return Err(PluginError::Load(reason));
+        }
         let engine = &self.engine.engine;
         let (component, cache) = self
             .cache
@@ -119,14 +131,23 @@ impl PluginRuntime {
             }
         };
         if plugin.contract.role == Role::Tool {
-            let env = CallEnv { caps: Arc::new(Capabilities::none(origin)), limits: policy.limits(origin) };
-            let info = plugin.describe(&env).await?;
+            let env = CallEnv { caps: Arc::new(Capabilities::none(origin)), limits };
+            let info = plugin.describe(&env).await.inspect_err(|error| {
+                if error.limit_hit().is_some() {
+                    self.rejections.remember(bytes, &limits, &error.to_string());
+                }
+            })?;
             validate_kind(&info.kind, origin)?;
             plugin.name = info.kind.clone();
             plugin.info = Some(info);
         }
         Ok(plugin)
     }
+}
+
+/// The wall-clock limit of one call.
+fn wall(env: &CallEnv) -> Duration {
+    Duration::from_millis(env.limits.wall_ms)
 }
 
 fn validate_kind(kind: &str, origin: &str) -> Result<(), PluginError> {
@@ -177,10 +198,11 @@ impl LoadedPlugin {
     async fn describe(&self, env: &CallEnv) -> Result<ToolInfo, PluginError> {
         self.expect_role(Role::Tool, "describe")?;
         let mut store = self.new_store(self.tool_pre().engine(), env);
-        let result = async {
+        let clock = store.data().cpu.clone();
+        let result = meter::bounded(&clock, wall(env), async {
             let tool = self.tool_pre().instantiate_async(&mut store).await?;
             tool.noetl_plugin_handler().call_describe(&mut store).await
-        }
+        })
         .await;
         let info = fault::settle(self, "describe", &store, result)?;
         fault::check_size(self, "describe", &env.limits, info.config_schema.len())?;
@@ -191,10 +213,11 @@ impl LoadedPlugin {
     pub async fn plan(&self, env: &CallEnv, config: &str, context: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "plan")?;
         let mut store = self.new_store(self.tool_pre().engine(), env);
-        let result = async {
+        let clock = store.data().cpu.clone();
+        let result = meter::bounded(&clock, wall(env), async {
             let tool = self.tool_pre().instantiate_async(&mut store).await?;
             tool.noetl_plugin_handler().call_plan(&mut store, &config.to_owned(), &context.to_owned()).await
-        }
+        })
         .await;
         let planned = fault::settle(self, "plan", &store, result)?;
         fault::check_size(self, "plan", &env.limits, convert::plan_size(&planned))?;
@@ -212,10 +235,11 @@ impl LoadedPlugin {
         self.expect_role(Role::Tool, "finish")?;
         let mut store = self.new_store(self.tool_pre().engine(), env);
         let outcome = convert::outcome_to_wit(outcome);
-        let result = async {
+        let clock = store.data().cpu.clone();
+        let result = meter::bounded(&clock, wall(env), async {
             let tool = self.tool_pre().instantiate_async(&mut store).await?;
             tool.noetl_plugin_handler().call_finish(&mut store, &config.to_owned(), &context.to_owned(), &outcome).await
-        }
+        })
         .await;
         let response = fault::settle(self, "finish", &store, result)?;
         fault::check_size(self, "finish", &env.limits, response.as_ref().map_or(0, String::len))?;
@@ -233,10 +257,11 @@ impl LoadedPlugin {
         self.expect_role(Role::TemplateEngine, "render")?;
         let Pre::Template(pre) = &self.pre else { unreachable!("role checked above") };
         let mut store = self.new_store(pre.engine(), env);
-        let result = async {
+        let clock = store.data().cpu.clone();
+        let result = meter::bounded(&clock, wall(env), async {
             let engine = pre.instantiate_async(&mut store).await?;
             engine.noetl_plugin_renderer().call_render(&mut store, &tree.to_owned(), &context.to_owned(), options).await
-        }
+        })
         .await;
         let rendered = fault::settle(self, "render", &store, result)?;
         fault::check_size(self, "render", &env.limits, rendered.as_ref().map_or(0, String::len))?;

@@ -2,12 +2,11 @@
 //! environment), captured output, resource meters and the capabilities granted.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::meter::{CpuClock, MemoryLimiter};
+use super::meter::{CpuClock, HostCallStart, MemoryLimiter};
 use super::output::TailBuffer;
 use crate::capability::Capabilities;
 use crate::policy::Limits;
@@ -41,13 +40,13 @@ impl HostState {
     }
 
     /// Start timing a host call; pass the result to [`HostState::end_host_call`].
-    pub(crate) fn begin_host_call(&self) -> Instant {
-        Instant::now()
+    pub(crate) fn begin_host_call(&self) -> HostCallStart {
+        self.cpu.host_call_started()
     }
 
     /// Time spent in a host call does not count against the guest's CPU budget.
-    pub(crate) fn end_host_call(&mut self, started: Instant) {
-        self.cpu.add_host_time(started.elapsed());
+    pub(crate) fn end_host_call(&mut self, started: HostCallStart) {
+        self.cpu.host_call_ended(started);
     }
 }
 

@@ -2,8 +2,8 @@
 //! every example runs without a cluster.
 //!
 //! One run: read the manifests ([`pod`]); map the image to a host runtime ([`images`],
-//! [`runtime`]); materialize ConfigMap volumes as files and emptyDirs as private temp dirs
-//! (all under one temp dir removed at the end, also on error, timeout or cancellation);
+//! [`runtime`]); materialize ConfigMap volumes as files (under one temp dir removed at the
+//! end, also on error, timeout or cancellation) and emptyDirs as private tmpfs mounts;
 //! install dependencies once per environment ([`deps`]); run the `script` container up to
 //! `backoffLimit + 1` times, each time in a fresh sandbox ([`sandbox`]).
 //!
@@ -15,14 +15,20 @@
 //! fills from the policy's `local.network_steps`. That is the opt-in for scripts that call
 //! an API (spec example 03); it is decided by the operator's policy, never by the playbook.
 //!
-//! Memory limits: `resources.limits.memory` becomes `RLIMIT_DATA` (limit plus
-//! [`sandbox::MEMORY_HEADROOM`]). cgroup v2 would be the precise tool, but the memory
-//! controller is often not delegated to the host process (it is not on the reference
-//! machine), and `RLIMIT_AS` kills `node` at start-up. Under an rlimit an allocation fails
-//! instead of the kernel killing the process, so a run that fails with an out-of-memory
-//! message on stderr (`MemoryError`, `JavaScript heap out of memory`, ...) or is killed by
-//! SIGKILL while a limit is set is reported with reason `OOMKilled` and its real exit code.
+//! Bounds, as a kubelet bounds a pod ([`cgroup`]): where the host can make cgroup v1
+//! memory and pids cgroups, each sandbox run gets its own, so the whole process tree
+//! (tmpfs pages included) shares `resources.limits.memory`, `resources.limits.cpu` becomes a
+//! CFS quota, and the tree has at most [`LocalConfig::pids_limit`] processes. The kernel's
+//! OOM killer ends a tree over its memory; the run is reported as `OOMKilled` with the real
+//! exit code (137 when PID 1 was killed). Elsewhere (cgroup v2 only, no writable
+//! controllers) the fallback bounds each process: `RLIMIT_DATA` (limit plus
+//! [`sandbox::MEMORY_HEADROOM`]; `RLIMIT_AS` kills `node` at start-up) and `RLIMIT_NPROC`.
+//! Under an rlimit an allocation fails instead of the kernel killing the process, so a run
+//! that fails with an out-of-memory message on stderr (`MemoryError`, `JavaScript heap out
+//! of memory`, ...) or is killed by SIGKILL while a limit is set is reported as `OOMKilled`.
+//! In both cases `/tmp` is a tmpfs sized to the memory limit.
 
+mod cgroup;
 mod deps;
 mod expand;
 mod images;
@@ -41,7 +47,7 @@ use deps::DepsCache;
 use pod::{ContainerPlan, PodPlan, VolumeSource};
 use probe_cache::ProbeCache;
 use runtime::{HostEnv, Runtime};
-use sandbox::{Bind, Ended, SandboxRun, SandboxSpec};
+use sandbox::{Bind, BindSource, Ended, SandboxRun, SandboxSpec};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -90,7 +96,14 @@ pub struct LocalConfig {
     pub install_env_passthrough: Vec<String>,
     /// Steps whose script container shares the host network (default: none, loopback only).
     pub network_steps: Vec<String>,
+    /// Most processes (and threads) one container's tree may have at once
+    /// (default [`DEFAULT_PIDS_LIMIT`]).
+    pub pids_limit: u64,
 }
+
+/// Default process limit of a local container: room for a build or a thread pool, far
+/// below what a fork bomb needs to hurt the host.
+pub const DEFAULT_PIDS_LIMIT: u64 = 1024;
 
 impl Default for LocalConfig {
     fn default() -> Self {
@@ -101,6 +114,7 @@ impl Default for LocalConfig {
             output_cap_bytes: 1 << 20,
             install_env_passthrough: default_install_env_passthrough(),
             network_steps: Vec::new(),
+            pids_limit: DEFAULT_PIDS_LIMIT,
         }
     }
 }
@@ -112,6 +126,7 @@ pub struct LocalBackend {
     output_cap: usize,
     install_env_passthrough: Vec<String>,
     network_steps: Vec<String>,
+    pids_limit: u64,
     probes: Arc<ProbeCache>,
 }
 
@@ -141,6 +156,7 @@ impl LocalBackend {
             output_cap: config.output_cap_bytes,
             install_env_passthrough: config.install_env_passthrough,
             network_steps: config.network_steps,
+            pids_limit: config.pids_limit,
         })
     }
 
@@ -171,7 +187,7 @@ impl LocalBackend {
 
         let deps = match (&plan.install, &install_runtime) {
             (Some(install), Some(rt)) => {
-                match self.install_dependencies(&plan, install, rt, &files, work.path(), deadline, &base).await? {
+                match self.install_dependencies(&plan, install, rt, &files, deadline, &base).await? {
                     DepsOutcome::Ready(deps) => deps,
                     DepsOutcome::Ended(outcome) => return Ok(outcome),
                 }
@@ -183,44 +199,58 @@ impl LocalBackend {
         let mut failed = 0;
         for attempt in 1..=plan.backoff_limit.saturating_add(1) {
             let pod_name = format!("{}-local-{attempt}", bundle.job_name);
-            let scratch = work.path().join(format!("attempt-{attempt}"));
-            let binds = self.binds_for(&plan, &plan.script, &files, &deps, &scratch, None)?;
+            let binds = self.binds_for(&plan, &plan.script, &files, &deps, None);
             let spec = self.sandbox_spec(&plan.script, &script_runtime, &pod_name, binds, script_network)?;
             let run = sandbox::run(spec, deadline).await?;
-            let _ = std::fs::remove_dir_all(&scratch);
             match &run.ended {
                 Ended::Exited(0) => return Ok(base.outcome(JobStatus::Completed, &pod_name, &run, Some(0), 1, failed)),
                 Ended::DeadlineExceeded => {
-                    return Ok(base.timed_out(&pod_name, &run, failed + 1, timeout_source));
+                    let mut outcome = base.timed_out(&pod_name, &run, failed + 1, timeout_source);
+                    self.note_process_limit(&mut outcome, &run);
+                    return Ok(outcome);
                 }
                 Ended::SandboxFailed(why) => return Ok(base.sandbox_failed(&pod_name, why)),
                 Ended::Exited(code) | Ended::Signaled(code) => {
                     failed += 1;
                     if failed > plan.backoff_limit {
                         let mut outcome = base.outcome(JobStatus::Failed, &pod_name, &run, Some(*code), 0, failed);
-                        let limit = plan.script.memory_limit;
-                        if limit.is_some() && ran_out_of_memory(&run) {
-                            outcome.reason = Some("OOMKilled".into());
-                            outcome.message = Some(format!(
-                                "container `{}` ran out of memory under its limit resources.limits.memory = {} bytes \
-                                 (enforced as RLIMIT_DATA with {} MiB headroom) and exited with code {code}",
-                                plan.script.name,
-                                limit.unwrap_or_default(),
-                                sandbox::MEMORY_HEADROOM >> 20
-                            ));
-                        } else {
-                            outcome.reason = Some("BackoffLimitExceeded".into());
-                            outcome.message = Some(format!(
-                                "Job failed with {failed} failures (backoffLimit {}); the last attempt exited with code {code}",
-                                plan.backoff_limit
-                            ));
+                        match plan.script.memory_limit.filter(|_| ran_out_of_memory(&run)) {
+                            Some(limit) => {
+                                outcome.reason = Some("OOMKilled".into());
+                                outcome.message = Some(format!(
+                                    "container `{}` ran out of memory under its limit resources.limits.memory = {limit} \
+                                     bytes ({}) and exited with code {code}",
+                                    plan.script.name,
+                                    memory_enforcement(&run)
+                                ));
+                            }
+                            None => {
+                                outcome.reason = Some("BackoffLimitExceeded".into());
+                                outcome.message = Some(format!(
+                                    "Job failed with {failed} failures (backoffLimit {}); the last attempt exited with code {code}",
+                                    plan.backoff_limit
+                                ));
+                            }
                         }
+                        self.note_process_limit(&mut outcome, &run);
                         return Ok(outcome);
                     }
                 }
             }
         }
         unreachable!("the attempt loop returns on its last attempt")
+    }
+
+    /// A run that hit its process limit says so: failed forks explain most odd failures.
+    fn note_process_limit(&self, outcome: &mut JobOutcome, run: &SandboxRun) {
+        if run.tree.fork_refusals > 0 {
+            let message = outcome.message.get_or_insert_default();
+            message.push_str(&format!(
+                "; it reached its process limit of {} ({} fork(s) refused; raise local.pids_limit in the policy \
+                 file if this is expected)",
+                self.pids_limit, run.tree.fork_refusals
+            ));
+        }
     }
 
     /// Whether the policy opted this Job's step into the host network. The full step name
@@ -245,14 +275,12 @@ impl LocalBackend {
     }
 
     /// Runs the install container once per environment; later runs mount the cached tree.
-    #[allow(clippy::too_many_arguments)]
     async fn install_dependencies(
         &self,
         plan: &PodPlan,
         install: &ContainerPlan,
         runtime: &Runtime,
         files: &HashMap<String, PathBuf>,
-        work: &Path,
         deadline: Option<tokio::time::Instant>,
         base: &OutcomeBase<'_>,
     ) -> anyhow::Result<DepsOutcome> {
@@ -263,11 +291,9 @@ impl LocalBackend {
         }
         let staging = self.cache.stage(&key, description)?;
         let pod_name = format!("{}-local-1", base.bundle.job_name);
-        let scratch = work.join("install");
-        let binds = self.binds_for(plan, install, files, &HashMap::new(), &scratch, Some((&volume, &staging.deps_dir())))?;
+        let binds = self.binds_for(plan, install, files, &HashMap::new(), Some((&volume, &staging.deps_dir())));
         let spec = self.sandbox_spec(install, runtime, &pod_name, binds, true)?;
         let run = sandbox::run(spec, deadline).await?;
-        let _ = std::fs::remove_dir_all(&scratch);
         let outcome = match &run.ended {
             Ended::Exited(0) => return Ok(DepsOutcome::Ready(HashMap::from([(volume, self.cache.commit(staging)?)]))),
             Ended::DeadlineExceeded => base.timed_out(&pod_name, &run, 1, "while installing dependencies"),
@@ -288,35 +314,31 @@ impl LocalBackend {
         Ok(DepsOutcome::Ended(outcome))
     }
 
-    /// Host dirs to mount for `container`: ConfigMap files read-only, cached deps read-only,
-    /// other emptyDirs as fresh dirs under `scratch`; `install_target` is the deps volume
-    /// being installed (writable).
+    /// What to mount for `container`: ConfigMap files read-only, cached deps read-only,
+    /// `install_target` (the deps volume being installed) writable, and every other emptyDir
+    /// as a private tmpfs sized to the container's memory limit, counted in its memory as
+    /// a kubelet counts a memory-backed emptyDir.
     fn binds_for(
         &self,
         plan: &PodPlan,
         container: &ContainerPlan,
         files: &HashMap<String, PathBuf>,
         deps: &HashMap<String, PathBuf>,
-        scratch: &Path,
         install_target: Option<(&String, &PathBuf)>,
-    ) -> anyhow::Result<Vec<Bind>> {
+    ) -> Vec<Bind> {
         let mut binds = Vec::new();
         for m in &container.mounts {
-            let (host, writable) = match (&plan.volumes[&m.volume], install_target) {
-                (_, Some((name, dir))) if *name == m.volume => (dir.clone(), true),
-                (VolumeSource::Files(_), _) => (files[&m.volume].clone(), false),
+            let (source, writable) = match (&plan.volumes[&m.volume], install_target) {
+                (_, Some((name, dir))) if *name == m.volume => (BindSource::Host(dir.clone()), true),
+                (VolumeSource::Files(_), _) => (BindSource::Host(files[&m.volume].clone()), false),
                 (VolumeSource::EmptyDir, _) => match deps.get(&m.volume) {
-                    Some(tree) => (tree.clone(), false),
-                    None => {
-                        let dir = scratch.join(&m.volume);
-                        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                        (dir, !m.read_only)
-                    }
+                    Some(tree) => (BindSource::Host(tree.clone()), false),
+                    None => (BindSource::Tmpfs, !m.read_only),
                 },
             };
-            binds.push(Bind { host, target: m.path.clone(), writable });
+            binds.push(Bind { source, target: m.path.clone(), writable });
         }
-        Ok(binds)
+        binds
     }
 
     fn sandbox_spec(
@@ -356,6 +378,8 @@ impl LocalBackend {
             uid: c.run_as_user,
             gid: c.run_as_group,
             memory_limit: c.memory_limit,
+            cpu_limit: c.cpu_limit,
+            pids_limit: self.pids_limit,
             output_cap: self.output_cap,
         })
     }
@@ -420,8 +444,23 @@ fn resolve_program(argv0: &str, path: &str) -> Option<PathBuf> {
     path.split(':').filter(|d| d.starts_with('/')).map(|d| Path::new(d).join(argv0)).find(|p| runtime::is_executable(p))
 }
 
+/// Whether the run ended for lack of memory: the OOM killer acted in its cgroup, or (under
+/// rlimits, where an allocation fails instead) it said so on stderr or was SIGKILLed.
 fn ran_out_of_memory(run: &SandboxRun) -> bool {
-    matches!(run.ended, Ended::Signaled(137)) || OUT_OF_MEMORY_MARKERS.iter().any(|m| run.stderr.contains(m))
+    run.tree.oom_kills > 0
+        || OUT_OF_MEMORY_MARKERS.iter().any(|m| run.stderr.contains(m))
+        || (run.tree.mechanism == "rlimits" && matches!(run.ended, Ended::Signaled(137)))
+}
+
+/// How the memory limit was enforced, for the `OOMKilled` message.
+fn memory_enforcement(run: &SandboxRun) -> String {
+    match run.tree.oom_kills {
+        0 => format!("enforced per process as RLIMIT_DATA with {} MiB headroom", sandbox::MEMORY_HEADROOM >> 20),
+        kills => format!(
+            "enforced on its whole process tree, /tmp included, by a {} memory cgroup; the kernel killed {kills} process(es)",
+            run.tree.mechanism
+        ),
+    }
 }
 
 fn tail_chars(text: &str, n: usize) -> &str {
@@ -470,13 +509,7 @@ impl OutcomeBase<'_> {
     }
 
     fn sandbox_failed(&self, pod: &str, why: &str) -> JobOutcome {
-        let empty = SandboxRun {
-            ended: Ended::SandboxFailed(why.to_string()),
-            stdout: String::new(),
-            stdout_truncated: false,
-            stderr: String::new(),
-            stderr_truncated: false,
-        };
+        let empty = SandboxRun::empty(Ended::SandboxFailed(why.to_string()));
         let mut outcome = self.outcome(JobStatus::StartFailed, pod, &empty, None, 0, 0);
         outcome.stderr = None;
         outcome.reason = Some("SandboxUnavailable".into());

@@ -3,7 +3,7 @@
 //! retry and deadline policy. Every refusal names the manifest field and the fix.
 
 use super::expand::expand;
-use super::quantity::memory_bytes;
+use super::quantity::{cpu_millis, memory_bytes};
 use crate::backend::{JobBundle, conventions};
 use anyhow::{Context, bail};
 use k8s_openapi::api::batch::v1::Job;
@@ -37,6 +37,8 @@ pub(super) struct ContainerPlan {
     pub working_dir: Option<String>,
     pub mounts: Vec<MountPlan>,
     pub memory_limit: Option<u64>,
+    /// `resources.limits.cpu` in millicores.
+    pub cpu_limit: Option<u64>,
     pub run_as_user: u32,
     pub run_as_group: u32,
 }
@@ -180,13 +182,16 @@ fn container_plan(
         }
         mounts.push(MountPlan { volume: m.name.clone(), path: m.mount_path.clone(), read_only: m.read_only == Some(true) });
     }
-    let memory_limit = c
-        .resources
-        .as_ref()
-        .and_then(|r| r.limits.as_ref())
-        .and_then(|l| l.get("memory"))
-        .map(|q| memory_bytes(&q.0).map_err(|e| anyhow::anyhow!("{at}.resources.limits.memory: {e}")))
-        .transpose()?;
+    let limit = |name: &str, parse: fn(&str) -> Result<u64, String>| {
+        c.resources
+            .as_ref()
+            .and_then(|r| r.limits.as_ref())
+            .and_then(|l| l.get(name))
+            .map(|q| parse(&q.0).map_err(|e| anyhow::anyhow!("{at}.resources.limits.{name}: {e}")))
+            .transpose()
+    };
+    let memory_limit = limit("memory", memory_bytes)?;
+    let cpu_limit = limit("cpu", cpu_millis)?;
     let (run_as_user, run_as_group) = run_as(c, pod_sc, &at)?;
     Ok(ContainerPlan {
         name: c.name.clone(),
@@ -196,6 +201,7 @@ fn container_plan(
         working_dir: c.working_dir.clone(),
         mounts,
         memory_limit,
+        cpu_limit,
         run_as_user,
         run_as_group,
     })

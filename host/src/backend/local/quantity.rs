@@ -1,4 +1,5 @@
-//! Kubernetes resource quantities (`128Mi`, `1G`, `1.5Gi`, `1e9`) as bytes.
+//! Kubernetes resource quantities: memory (`128Mi`, `1G`, `1.5Gi`, `1e9`) as bytes, CPU
+//! (`2`, `0.5`, `500m`) as millicores.
 
 /// Bytes for a memory quantity; `Err` says what is wrong in words a user can act on.
 pub(super) fn memory_bytes(quantity: &str) -> Result<u64, String> {
@@ -42,9 +43,35 @@ pub(super) fn memory_bytes(quantity: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// Millicores for a CPU quantity (`2` = 2000, `0.5` = `500m` = 500); at least 1.
+pub(super) fn cpu_millis(quantity: &str) -> Result<u64, String> {
+    let q = quantity.trim();
+    let (number, per_core) = match q.strip_suffix('m') {
+        Some(millis) => (millis, 1.0),
+        None => (q, 1000.0),
+    };
+    let millis = number
+        .parse::<f64>()
+        .ok()
+        .map(|n| (n * per_core).ceil())
+        .filter(|m| m.is_finite() && *m >= 1.0 && *m < 1e12)
+        .ok_or_else(|| format!("`{quantity}` is not a CPU quantity; use cores (`2`, `0.5`) or millicores (`500m`)"))?;
+    Ok(millis as u64)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::memory_bytes;
+    use super::{cpu_millis, memory_bytes};
+
+    #[test]
+    fn cpu_quantities_are_millicores() {
+        assert_eq!(cpu_millis("2"), Ok(2000));
+        assert_eq!(cpu_millis("0.5"), Ok(500));
+        assert_eq!(cpu_millis("250m"), Ok(250));
+        for bad in ["", "two", "0", "-1", "5x"] {
+            assert!(cpu_millis(bad).unwrap_err().contains("500m"), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_binary_decimal_and_exponent_forms() {

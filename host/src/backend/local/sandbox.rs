@@ -13,14 +13,21 @@
 //!   the host user to it, and root in there could remount the host bind mounts writable.
 //!   After `execve` a non-root uid holds no capabilities, so the read-only mounts stay so.
 //!
+//! Bounds: the whole process tree runs in its own cgroups when the host can make them
+//! ([`super::cgroup`]: memory, CPU and process count, `/tmp` included); otherwise each
+//! process gets rlimits (`RLIMIT_DATA` for memory, `RLIMIT_NPROC` for processes). In both
+//! cases `/tmp` is a tmpfs whose size is the memory limit (or [`DEFAULT_TMP_BYTES`]).
+//!
 //! Killing: the sandboxed program is PID 1 of its PID namespace, and dies with its
 //! supervisor (parent-death signal); when PID 1 dies the kernel kills the whole namespace,
-//! so killing the supervisor through a pidfd (no pid-reuse race) ends the whole tree.
+//! so killing the supervisor through a pidfd (no pid-reuse race) ends the whole tree. The
+//! step's cgroups are emptied (SIGKILL to what is left) and removed when the run ends.
 
+use super::cgroup::{StepCgroup, TreeLimits, TreeReport};
 use super::runtime::SYSTEM_DIRS;
 use super::tail::read_tail;
 use anyhow::Context;
-use hakoniwa::{Container, Namespace, Rlimit, Runctl, Stdio};
+use hakoniwa::{Container, MountOptions, Namespace, Rlimit, Runctl, Stdio};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -36,6 +43,9 @@ const ETC_NETWORK_FILES: &[&str] = &["/etc/resolv.conf", "/etc/gai.conf", "/etc/
 /// Address space the runtime itself maps writable beyond what the script allocates
 /// (interpreter heap, thread stacks, allocator arenas): added to `limits.memory`.
 pub(super) const MEMORY_HEADROOM: u64 = 64 << 20;
+
+/// Size of the private `/tmp` of a container without a memory limit.
+pub(super) const DEFAULT_TMP_BYTES: u64 = 1 << 30;
 
 #[derive(Debug)]
 pub(super) struct SandboxSpec {
@@ -54,14 +64,26 @@ pub(super) struct SandboxSpec {
     pub uid: u32,
     pub gid: u32,
     pub memory_limit: Option<u64>,
+    /// `resources.limits.cpu` in millicores (bounded only under cgroups).
+    pub cpu_limit: Option<u64>,
+    /// Most processes (and threads) the tree may have at once.
+    pub pids_limit: u64,
     pub output_cap: usize,
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct Bind {
-    pub host: PathBuf,
+    pub source: BindSource,
     pub target: String,
     pub writable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum BindSource {
+    /// A host directory, mounted at the same place.
+    Host(PathBuf),
+    /// A private tmpfs sized to the container's memory limit (or [`DEFAULT_TMP_BYTES`]).
+    Tmpfs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +104,8 @@ pub(super) struct SandboxRun {
     pub stdout_truncated: bool,
     pub stderr: String,
     pub stderr_truncated: bool,
+    /// How the tree was bounded and what the bounds did.
+    pub tree: TreeReport,
 }
 
 /// Runs `spec` to its end, or kills it at `deadline`. Dropping the future kills it too.
@@ -109,7 +133,10 @@ pub(super) async fn run(spec: SandboxSpec, deadline: Option<tokio::time::Instant
 }
 
 fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<SandboxRun> {
-    let container = container_for(spec);
+    let limits = TreeLimits { memory: spec.memory_limit, cpu_millis: spec.cpu_limit, pids: spec.pids_limit };
+    // Dropped last: kills whatever is left of the tree and removes the cgroups.
+    let cgroup = StepCgroup::create(&spec.hostname, limits);
+    let container = container_for(spec, cgroup.is_none());
     let mut command = container.command(&spec.program.to_string_lossy());
     command
         .args(&spec.args)
@@ -123,7 +150,14 @@ fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<Sandb
     if switch.was_killed() {
         return Ok(SandboxRun::empty(Ended::DeadlineExceeded));
     }
-    let mut child = match command.spawn() {
+    let spawned = match &cgroup {
+        Some(cgroup) => {
+            let _inside = cgroup.enter().context("placing the sandbox in its cgroups")?;
+            command.spawn()
+        }
+        None => command.spawn(),
+    };
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => return Ok(SandboxRun::empty(Ended::SandboxFailed(e.to_string()))),
     };
@@ -151,16 +185,25 @@ fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<Sandb
             None => Ended::SandboxFailed(status.reason),
         },
     };
-    Ok(SandboxRun { ended, stdout, stdout_truncated, stderr, stderr_truncated })
+    let tree = cgroup.as_ref().map_or_else(TreeReport::rlimits, StepCgroup::report);
+    Ok(SandboxRun { ended, stdout, stdout_truncated, stderr, stderr_truncated, tree })
 }
 
 impl SandboxRun {
-    fn empty(ended: Ended) -> Self {
-        Self { ended, stdout: String::new(), stdout_truncated: false, stderr: String::new(), stderr_truncated: false }
+    pub(super) fn empty(ended: Ended) -> Self {
+        Self {
+            ended,
+            stdout: String::new(),
+            stdout_truncated: false,
+            stderr: String::new(),
+            stderr_truncated: false,
+            tree: TreeReport::default(),
+        }
     }
 }
 
-fn container_for(spec: &SandboxSpec) -> Container {
+/// `with_rlimits`: no cgroup bounds the tree, so bound each process instead.
+fn container_for(spec: &SandboxSpec, with_rlimits: bool) -> Container {
     let mut c = Container::new(); // mount + user + PID namespaces, fresh /proc
     c.unshare(Namespace::Ipc).unshare(Namespace::Uts);
     if !spec.host_network {
@@ -196,23 +239,35 @@ fn container_for(spec: &SandboxSpec) -> Container {
     }
     c.file("/etc/passwd", &format!("root:x:0:0:root:/root:/usr/sbin/nologin\nnoetl:x:{}:{}:noetl:/tmp:/usr/sbin/nologin\n", spec.uid, spec.gid));
     c.file("/etc/group", &format!("root:x:0:\nnoetl:x:{}:\n", spec.gid));
+    // Sized, so a script filling a tmpfs stops at its memory limit even without cgroups
+    // (under cgroups its pages are charged to the step's memory as well).
+    let tmpfs_size = format!("size={}", spec.memory_limit.unwrap_or(DEFAULT_TMP_BYTES));
+    let tmpfs_flags = |writable: bool| {
+        let flags = MountOptions::NOSUID | MountOptions::NODEV;
+        if writable { flags } else { flags | MountOptions::RDONLY }
+    };
     for bind in &spec.binds {
-        let host = bind.host.to_string_lossy();
-        if bind.writable {
-            c.bindmount_rw(&host, &bind.target);
-        } else {
-            c.bindmount_ro(&host, &bind.target);
-        }
+        match (&bind.source, bind.writable) {
+            (BindSource::Host(host), true) => c.bindmount_rw(&host.to_string_lossy(), &bind.target),
+            (BindSource::Host(host), false) => c.bindmount_ro(&host.to_string_lossy(), &bind.target),
+            (BindSource::Tmpfs, writable) => {
+                c.mount("tmpfs", &bind.target, "tmpfs", tmpfs_flags(writable), Some(tmpfs_size.clone()))
+            }
+        };
     }
     if !spec.binds.iter().any(|b| b.target == "/tmp") {
-        c.tmpfsmount("/tmp");
+        c.mount("tmpfs", "/tmp", "tmpfs", tmpfs_flags(true), Some(tmpfs_size));
     }
-    if let Some(limit) = spec.memory_limit {
-        // RLIMIT_DATA counts private writable mappings (heap and anonymous mmap) but not
-        // the PROT_NONE address-space reservations V8 and allocators make up front, which
-        // RLIMIT_AS would count and so kill `node` at start-up.
-        let limit = limit.saturating_add(MEMORY_HEADROOM);
-        c.setrlimit(Rlimit::Data, limit, limit);
+    if with_rlimits {
+        if let Some(limit) = spec.memory_limit {
+            // RLIMIT_DATA counts private writable mappings (heap and anonymous mmap) but not
+            // the PROT_NONE address-space reservations V8 and allocators make up front, which
+            // RLIMIT_AS would count and so kill `node` at start-up.
+            let limit = limit.saturating_add(MEMORY_HEADROOM);
+            c.setrlimit(Rlimit::Data, limit, limit);
+        }
+        // Counted per user: not enforced when the sandbox's user maps to host root.
+        c.setrlimit(Rlimit::Nproc, spec.pids_limit, spec.pids_limit);
     }
     c
 }

@@ -21,6 +21,12 @@ impl Tool for Hostile {
         let done = |data: Value| Ok(PlanResult::Done(json!({"status": "success", "data": data}).to_string()));
         match behavior {
             "ok" => done(json!({"echo": config})),
+            // A WASI clock wait: no CPU used, no capability involved; only the wall-clock
+            // limit can stop it.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(900));
+                done(json!("woke up"))
+            }
             "loop" => loop {
                 std::hint::black_box(());
             },
