@@ -36,7 +36,7 @@ pub(super) fn settle<T>(
     };
     let state = store.data();
     let stderr = state.stderr.text();
-    let policy_key = |limit: &str| format!("plugins.{}.limits.{limit}", plugin.name);
+    let policy_key = |limit: &str| limit_key(&plugin.name, limit);
     let reason = if let Some(cpu) = error.downcast_ref::<CpuBudgetExceeded>() {
         format!("it {cpu}; it was stopped (raise {} in the policy file if this work is expected)", policy_key("cpu_ms"))
     } else if let Some(wanted) = state.memory.refused() {
@@ -57,6 +57,25 @@ pub(super) fn settle<T>(
     Err(PluginError::Fault { plugin: plugin.name.clone(), function: function.into(), reason, stderr })
 }
 
+/// The policy key of one of a plugin's limits. While it loads, a plugin has no name yet and
+/// runs under the defaults.
+fn limit_key(plugin: &str, limit: &str) -> String {
+    if plugin.is_empty() { format!("defaults.limits.{limit}") } else { format!("plugins.{plugin}.limits.{limit}") }
+}
+
+impl PluginError {
+    /// A fault of a call made while loading (`describe`), before the plugin has a name: the
+    /// message names its file instead.
+    pub(super) fn at_load(self, origin: &str) -> PluginError {
+        match self {
+            PluginError::Fault { function, reason, stderr, .. } => {
+                PluginError::Load(format!("{origin} failed in `{function}` while loading: {reason}{}", stderr_note(&stderr)))
+            }
+            load => load,
+        }
+    }
+}
+
 /// Refuse responses over the plugin's `max_response_bytes`.
 pub(super) fn check_size(plugin: &LoadedPlugin, function: &str, limits: &Limits, size: usize) -> Result<(), PluginError> {
     if size as u64 <= limits.max_response_bytes {
@@ -67,8 +86,10 @@ pub(super) fn check_size(plugin: &LoadedPlugin, function: &str, limits: &Limits,
         function: function.into(),
         reason: format!(
             "it returned {} bytes, more than the limit of {} bytes; the result was discarded \
-             (raise plugins.{}.limits.max_response_mib in the policy file if this is expected)",
-            size, limits.max_response_bytes, plugin.name
+             (raise {} in the policy file if this is expected)",
+            size,
+            limits.max_response_bytes,
+            limit_key(&plugin.name, "max_response_mib")
         ),
         stderr: String::new(),
     })

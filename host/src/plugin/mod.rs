@@ -120,7 +120,7 @@ impl PluginRuntime {
         };
         if plugin.contract.role == Role::Tool {
             let env = CallEnv { caps: Arc::new(Capabilities::none(origin)), limits: policy.limits(origin) };
-            let info = plugin.describe(&env).await?;
+            let info = plugin.describe(&env).await.map_err(|e| e.at_load(origin))?;
             validate_kind(&info.kind, origin)?;
             plugin.name = info.kind.clone();
             plugin.info = Some(info);
