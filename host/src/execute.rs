@@ -24,6 +24,10 @@ pub enum ExecError {
     /// The plugin reported a failure (a capability it needed, or its own).
     #[error("tool `{tool}` failed: {message}")]
     Tool { tool: String, message: String },
+    /// A capability the plugin needed could not be served by this host: none configured
+    /// (no cluster without `--backend kubernetes`), or the cluster or network failed.
+    #[error("tool `{tool}` failed: {message}")]
+    HostCapability { tool: String, message: String },
     /// No plugin provides the step's tool kind.
     #[error("{0}")]
     UnknownTool(String),
@@ -60,7 +64,7 @@ impl ExecError {
         match self {
             ExecError::InvalidConfig { .. } | ExecError::UnknownTool(_) => 2,
             ExecError::Tool { .. } | ExecError::Plugin(_) | ExecError::Refused(_) => 3,
-            ExecError::Host(_) => 4,
+            ExecError::HostCapability { .. } | ExecError::Host(_) => 4,
         }
     }
 }
@@ -81,6 +85,11 @@ impl ExecError {
     pub fn from_tool_error(tool: &str, error: ToolError) -> ExecError {
         match error {
             ToolError::InvalidConfig(errors) => ExecError::InvalidConfig { tool: tool.into(), errors },
+            // Not configured or failed (network, API, timeout) is the host's side; denied,
+            // not found and too large are answers about what the plugin asked for.
+            ToolError::Capability(e @ (CapabilityError::NotConfigured(_) | CapabilityError::Failed(_))) => {
+                ExecError::HostCapability { tool: tool.into(), message: capability_message(&e) }
+            }
             ToolError::Capability(e) => ExecError::Tool { tool: tool.into(), message: capability_message(&e) },
             ToolError::Failed(message) => ExecError::Tool { tool: tool.into(), message },
         }
@@ -106,7 +115,20 @@ impl Executor {
         call_env(&self.policy, name, base_dir, &self.providers, self.fetcher.as_ref())
     }
 
-    /// Run one tool call. `config` is the step's rendered `tool` object.
+    /// Run one tool call and answer with a response whatever happens: the plugin's, or the
+    /// error shape with the error itself. `duration_ms` in both is measured the same way
+    /// (see [`Executor::execute`]).
+    pub async fn respond(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> (Value, Option<ExecError>) {
+        let started = Instant::now();
+        match self.execute(config, context, base_dir).await {
+            Ok(response) => (response, None),
+            Err(error) => (error.to_response(started.elapsed().as_millis()), Some(error)),
+        }
+    }
+
+    /// Run one tool call. `config` is the step's rendered `tool` object. The response's
+    /// `duration_ms` is the wall-clock time of this call: plugin `plan`, the job (if any)
+    /// and `finish`; loading plugins and rendering templates come before it and do not count.
     pub async fn execute(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Value, ExecError> {
         let started = Instant::now();
         let kind = config.get("kind").and_then(Value::as_str).ok_or_else(|| ExecError::InvalidConfig {

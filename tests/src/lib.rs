@@ -26,3 +26,40 @@ pub fn host_bin() -> PathBuf {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
+
+/// Running the real `noetl-host` binary, as a worker or a person does.
+pub mod cli {
+    use std::io::Write;
+    use std::path::Path;
+    use std::process::{Command, Output, Stdio};
+
+    /// `noetl-host ARGS` with `stdin` written to it and its own compiled-plugin cache.
+    pub fn run(args: &[&str], stdin: &str, cache: &Path) -> Output {
+        let mut child = Command::new(super::host_bin())
+            .args(args)
+            .env("NOETL_CACHE_DIR", cache)
+            .env_remove("NOETL_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Stdout parsed as one JSON document; the panic message shows both streams.
+    pub fn json_stdout(output: &Output) -> serde_json::Value {
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+
+    pub fn stderr(output: &Output) -> String {
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}

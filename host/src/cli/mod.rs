@@ -1,15 +1,18 @@
 //! Command-line interface. Exit codes (also in README.md):
 //! 0 success; 1 the step ran and failed (job failed, timed out, could not start);
 //! 2 invalid input (step config, playbook, policy, arguments); 3 a plugin failed
-//! (trap, limit, capability denied); 4 a host problem (backend, cluster, sandbox, I/O).
+//! (trap, limit, capability denied); 4 a host problem (backend, an unreachable or
+//! misconfigured cluster, a capability the host cannot serve, sandbox, I/O).
 
 mod exec;
 mod log;
+mod pipe;
 mod plan;
 mod plugins;
 mod progress;
 mod render;
 mod run;
+mod scaffold;
 mod setup;
 
 use std::path::PathBuf;
@@ -65,7 +68,7 @@ pub struct GlobalArgs {
     /// unschedulable) before the step is reported `start_failed`.
     #[arg(long = "start-grace-seconds", global = true, value_name = "SECONDS")]
     start_grace_seconds: Option<u64>,
-    /// More log output (-v info, -vv debug); logs go to stderr.
+    /// More log output (-v info, -vv debug, for the host's own events); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Secret values resolved in this process, redacted from the log and from every output.
@@ -121,6 +124,7 @@ impl From<anyhow::Error> for Failure {
 }
 
 pub fn main() -> ExitCode {
+    pipe::end_quietly_on_closed_output();
     let cli = Cli::parse();
     log::init(cli.global.verbose, cli.global.redactor.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -38,6 +38,9 @@ pub async fn load(global: &GlobalArgs) -> Result<Loaded, Failure> {
     let policy = policy(global)?;
     let runtime = PluginRuntime::new(HostEngine::new()?, ArtifactCache::new(ArtifactCache::default_dir()))?;
     let plugins = PluginSet::discover(&runtime, &policy, &global.plugin_dirs, &global.plugins).await?;
+    for warning in plugins.policy_warnings(&policy) {
+        tracing::warn!("{warning}");
+    }
     Ok(Loaded { policy: Arc::new(policy), plugins: Arc::new(plugins) })
 }
 
@@ -104,15 +107,24 @@ pub fn read_context(path: &Path) -> Result<Value, Failure> {
     Ok(value)
 }
 
-/// The backend the options (or the policy) choose.
-/// The chosen backend, and (with a cluster) the API behind plugins' `kubernetes` capability.
-pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<(Arc<dyn Backend>, Option<Arc<dyn KubeApi>>), Failure> {
-    let choice = match global.backend {
+/// The backend the options (or else the policy) choose.
+fn backend_choice(global: &GlobalArgs, policy: &Policy) -> BackendChoice {
+    match global.backend {
         Some(BackendArg::Local) => BackendChoice::Local,
         Some(BackendArg::Kubernetes) => BackendChoice::Kubernetes,
         None => policy.backend,
-    };
-    match choice {
+    }
+}
+
+/// Whether plugins get a cluster behind their `kubernetes` capability (only the kubernetes
+/// backend connects to one).
+pub fn uses_cluster(global: &GlobalArgs, policy: &Policy) -> bool {
+    backend_choice(global, policy) == BackendChoice::Kubernetes
+}
+
+/// The chosen backend, and (with a cluster) the API behind plugins' `kubernetes` capability.
+pub async fn backend(global: &GlobalArgs, policy: &Policy) -> Result<(Arc<dyn Backend>, Option<Arc<dyn KubeApi>>), Failure> {
+    match backend_choice(global, policy) {
         BackendChoice::Local => {
             let config = noetl_host::embed::local_config(policy);
             let backend = LocalBackend::new(config).map_err(|e| Failure::new(4, format!("local backend: {e:#}")))?;

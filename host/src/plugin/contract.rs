@@ -35,6 +35,8 @@ pub struct ContractInfo {
     pub version: semver::Version,
     /// NoETL capabilities the component imports (`kubernetes`, `fetch`, ...).
     pub capabilities: Vec<String>,
+    /// WASI interfaces the component imports, without version (`wasi:sockets/tcp`, ...).
+    pub wasi: Vec<String>,
 }
 
 /// Compatible when the versions agree under semver (for 0.x: same minor).
@@ -72,7 +74,12 @@ pub fn inspect(engine: &Engine, component: &Component, origin: &str) -> Result<C
         .filter_map(|name| name.split('@').next().map(str::to_string))
         .filter(|name| name != "types")
         .collect();
-    Ok(ContractInfo { role, version, capabilities })
+    let wasi = ty
+        .imports(engine)
+        .filter(|(name, _)| name.starts_with("wasi:"))
+        .filter_map(|(name, _)| name.split('@').next().map(str::to_string))
+        .collect();
+    Ok(ContractInfo { role, version, capabilities, wasi })
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use noetl_protocol::did_you_mean;
+
 use super::{LoadedPlugin, PluginError, PluginRuntime, Role};
 use crate::policy::Policy;
 
@@ -31,7 +33,7 @@ impl PluginSet {
         let mut set = PluginSet::default();
         for (name, bytes) in crate::builtin::PLUGINS {
             let plugin = runtime
-                .load(bytes, &format!("built-in {name} plugin"), policy)
+                .load(bytes, &builtin_origin(name), policy)
                 .await
                 .map_err(|e| anyhow::anyhow!("the built-in {name} plugin failed to load (a build problem): {e}"))?;
             set.insert(plugin);
@@ -50,11 +52,24 @@ impl PluginSet {
     async fn load_file(&mut self, runtime: &PluginRuntime, policy: &Policy, path: &Path) {
         let origin = path.display().to_string();
         let loaded = match std::fs::read(path) {
-            Ok(bytes) => runtime.load(&bytes, &origin, policy).await,
+            Ok(bytes) => match check_header(&bytes, &origin) {
+                Ok(()) => runtime.load(&bytes, &origin, policy).await,
+                Err(error) => Err(error),
+            },
             Err(e) => Err(PluginError::Load(format!("cannot read plugin {origin}: {e}"))),
         };
         match loaded {
-            Ok(plugin) => self.insert(plugin),
+            Ok(plugin) => {
+                let kind = plugin.name.clone();
+                if let Some(unused) = self.insert(plugin).filter(|previous| !is_builtin(previous)) {
+                    let reason = format!(
+                        "not used: {origin} provides the same tool kind `{kind}` and was loaded after it (directories in \
+                         the order given, files by name, then --plugin); remove or rename one of the two"
+                    );
+                    tracing::warn!("{}: {reason}", unused.origin);
+                    self.rejected.push(Rejected { origin: unused.origin.clone(), reason });
+                }
+            }
             Err(error) => {
                 tracing::warn!("{error}");
                 self.rejected.push(Rejected { origin, reason: error.to_string() });
@@ -62,15 +77,17 @@ impl PluginSet {
         }
     }
 
-    pub fn insert(&mut self, plugin: LoadedPlugin) {
+    /// Serve `plugin`; returns the plugin it replaces (same tool kind, or the template engine).
+    pub fn insert(&mut self, plugin: LoadedPlugin) -> Option<Arc<LoadedPlugin>> {
         let plugin = Arc::new(plugin);
         let previous = match plugin.contract.role {
             Role::Tool => self.tools.insert(plugin.name.clone(), plugin.clone()),
             Role::TemplateEngine => self.template.replace(plugin.clone()),
         };
-        if let Some(previous) = previous {
+        if let Some(previous) = &previous {
             tracing::info!(plugin = %plugin.name, "{} replaces {}", plugin.origin, previous.origin);
         }
+        previous
     }
 
     /// The tool plugin for `kind`, or an error listing what is available.
@@ -92,10 +109,62 @@ impl PluginSet {
         self.template.as_ref().ok_or_else(|| anyhow::anyhow!("no template engine plugin is loaded"))
     }
 
+    /// One warning per plugin the policy grants something to but no loaded plugin is named:
+    /// a typo there silently leaves the intended plugin with nothing granted.
+    pub fn policy_warnings(&self, policy: &Policy) -> Vec<String> {
+        let loaded: Vec<&str> = self.all().map(|p| p.name.as_str()).collect();
+        policy
+            .plugins
+            .keys()
+            .filter(|name| !loaded.contains(&name.as_str()))
+            .map(|name| {
+                format!(
+                    "the policy grants plugins.{name}, but no loaded plugin is named `{name}` (loaded: {}); {}",
+                    loaded.join(", "),
+                    match did_you_mean::closest(name, &loaded) {
+                        Some(close) => format!("did you mean `{close}`? Rename the key to plugins.{close}"),
+                        None => "load the plugin (--plugin or --plugin-dir) or remove the key".to_string(),
+                    }
+                )
+            })
+            .collect()
+    }
+
     /// Every loaded plugin, tools first (by kind), then the template engine.
     pub fn all(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
         self.tools.values().chain(self.template.iter())
     }
+}
+
+/// Says what a file is when it is not a component, in words: the compiler's own error for
+/// these cases is a dump of the header bytes.
+fn check_header(bytes: &[u8], origin: &str) -> Result<(), PluginError> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_MODULE_VERSION: &[u8] = &[1, 0, 0, 0];
+    let problem = if bytes.is_empty() {
+        "is empty (0 bytes)"
+    } else if !bytes.starts_with(MAGIC) {
+        "is not a WebAssembly file (it does not start with the `\\0asm` header)"
+    } else if bytes.get(4..8) == Some(CORE_MODULE_VERSION) {
+        "is a core WebAssembly module, not a component"
+    } else {
+        return Ok(());
+    };
+    Err(PluginError::Load(format!(
+        "{origin} {problem}; a plugin is a WebAssembly component: build it with `cargo build --target wasm32-wasip2` \
+         (or wrap a module with `wasm-tools component new`)"
+    )))
+}
+
+/// The origin a built-in plugin is listed with.
+fn builtin_origin(name: &str) -> String {
+    format!("built-in {name} plugin")
+}
+
+/// Built-in plugins are meant to be replaced by a plugin file of the same kind; two files of
+/// one kind are a mistake.
+fn is_builtin(plugin: &LoadedPlugin) -> bool {
+    crate::builtin::PLUGINS.iter().any(|(name, _)| plugin.origin == builtin_origin(name))
 }
 
 fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

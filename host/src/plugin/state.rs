@@ -39,6 +39,25 @@ impl HostState {
         }
     }
 
+    /// What a WASI interface `wasi:package/name` leaves a plugin in the context [`HostState::new`]
+    /// builds, when that is less than WASI promises; `None` when it works as WASI defines it
+    /// (clocks, random, io, stdout and stderr, which are captured for error messages).
+    pub fn wasi_restriction(interface: &str) -> Option<&'static str> {
+        // WasiCtx's defaults: every socket address refused, name lookup off, no preopened
+        // directory, no environment variables or arguments, empty stdin.
+        if interface.starts_with("wasi:sockets/") {
+            Some("no network (every address is refused); use the fetch capability")
+        } else if interface.starts_with("wasi:filesystem/") {
+            Some("no directory is opened; use the files capability")
+        } else if interface == "wasi:cli/environment" {
+            Some("no environment variables or arguments; read settings from config")
+        } else if interface == "wasi:cli/stdin" {
+            Some("stdin is empty")
+        } else {
+            None
+        }
+    }
+
     /// Start timing a host call; pass the result to [`HostState::end_host_call`].
     pub(crate) fn begin_host_call(&self) -> HostCallStart {
         self.cpu.host_call_started()

@@ -3,6 +3,7 @@
 //! the script plugin writes into pod specs and the backends read back. One crate, so the
 //! two sides cannot drift: it builds for the host and for `wasm32-wasip2` guests alike.
 
+pub mod did_you_mean;
 pub mod names;
 
 use serde::{Deserialize, Serialize};

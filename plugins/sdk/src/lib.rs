@@ -16,7 +16,7 @@
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "tool",
         pub_export_macro: true,
         export_macro_name: "export_handler",

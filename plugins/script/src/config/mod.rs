@@ -1,10 +1,10 @@
 //! The step's `tool` object as typed Rust: read once, checked fully, defaults applied.
 
-mod did_you_mean;
 mod job;
 mod reader;
 mod script;
 
+use noetl_protocol::did_you_mean;
 use serde_json::Value;
 
 #[cfg(test)]
