@@ -86,7 +86,7 @@ fn main() {
     for (label, text, calls) in cases {
         let document = Document::parse(&text, "bench").unwrap();
         let mut samples = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..3 {
             let started = Instant::now();
             let (report, _) = rt.block_on(runner.run(&document)).unwrap();
             samples.push(started.elapsed());
@@ -96,7 +96,7 @@ fn main() {
         samples.sort();
         let median = samples[samples.len() / 2];
         println!(
-            "{label}: {calls} tool calls in {:.1} ms (median of 5): {:.0} µs per call",
+            "{label}: {calls} tool calls in {:.1} ms (median of 3): {:.0} µs per call",
             median.as_secs_f64() * 1e3,
             median.as_secs_f64() * 1e6 / calls as f64
         );

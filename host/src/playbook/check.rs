@@ -284,7 +284,7 @@ fn check_loop(at: Option<&str>, looped: &Value, problems: &mut Vec<Problem>) {
             "write `sequential` or `parallel`",
         )),
     }
-    if let Some(limit) = spec.and_then(|s| s.get("max_in_flight")).filter(|m| !m.as_u64().is_some_and(|n| n > 0)) {
+    if let Some(limit) = spec.and_then(|s| s.get("max_in_flight")).filter(|m| m.as_u64().is_none_or(|n| n == 0)) {
         problems.push(Problem::new(at, "loop.spec.max_in_flight", format!("is {limit}"), "give a positive whole number"));
     }
 }
