@@ -13,7 +13,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::engine::HostEngine;
-use noetl_host::playbook::Playbook;
+use noetl_host::playbook::Document;
 use noetl_host::plugin::{CallEnv, PluginRuntime};
 use noetl_host::policy::Policy;
 use noetl_plugin_script::{NoSources, PlanContext};
@@ -22,8 +22,8 @@ use noetl_tests::repo_root;
 const CONTEXT: &str = r#"{"execution_id":"bench-0001","step":"run_analysis","name_seed":7}"#;
 
 fn example_config() -> String {
-    let playbook = Playbook::load(&repo_root().join("examples/playbooks/01-basic-python.yaml")).unwrap();
-    playbook.steps[0].tool.to_string()
+    let playbook = Document::load(&repo_root().join("examples/playbooks/01-basic-python.yaml")).unwrap();
+    playbook.steps_in_order().next().unwrap().tasks[0].config.to_string()
 }
 
 fn plan(c: &mut Criterion) {

@@ -22,7 +22,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
-use noetl_host::playbook::{Playbook, Step, StepRenderer};
+use noetl_host::playbook::{Document, StepRenderer};
 use noetl_host::plugin::{CallEnv, PluginRuntime};
 use noetl_host::policy::Policy;
 use noetl_host::redact::Redactor;
@@ -63,11 +63,12 @@ fn deep_merge(base: &mut Value, overlay: &Value) {
     }
 }
 
-fn templated_step(example: &str, overlay: &Value) -> Step {
+/// The example's (only) step's `tool`, with `overlay` merged in.
+fn templated_tool(example: &str, overlay: &Value) -> Value {
     let path = repo_root().join(format!("examples/playbooks/{example}.yaml"));
-    let mut step = Playbook::load(&path).unwrap().steps.remove(0);
-    deep_merge(&mut step.tool, overlay);
-    step
+    let mut tool = Document::load(&path).unwrap().steps_in_order().next().unwrap().tasks[0].config.clone();
+    deep_merge(&mut tool, overlay);
+    tool
 }
 
 fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: &std::path::Path) -> StepRenderer {
@@ -91,12 +92,12 @@ fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: 
     StepRenderer { plugin, env, strict: false }
 }
 
-fn render_natively(step: &Step, context: &Value, secrets: &Arc<dyn noetl_plugin_template::SecretLookup>) -> Value {
+fn render_natively(tool: &Value, context: &Value, secrets: &Arc<dyn noetl_plugin_template::SecretLookup>) -> Value {
     let options = noetl_plugin_template::RenderOptions {
         skip_paths: vec!["tool.script.content".into()],
         ..Default::default()
     };
-    let tree = json!({ "tool": step.tool });
+    let tree = json!({ "tool": tool });
     let mut rendered = noetl_plugin_template::render(&tree, context, &options, secrets.clone()).unwrap();
     rendered.value["tool"].take()
 }
@@ -112,17 +113,18 @@ fn render(c: &mut Criterion) {
     });
 
     for example in EXAMPLES {
-        let step = templated_step(example, &fixture.overlay);
+        let tool = templated_tool(example, &fixture.overlay);
+        let context = fixture.context.as_object().unwrap();
         // Both sides must produce the same tree (and actually render), or the comparison means nothing.
-        let sandboxed = rt.block_on(renderer.render_tool(&step, &fixture.context)).unwrap();
-        assert_eq!(sandboxed, render_natively(&step, &fixture.context, &native_secrets), "{example}");
+        let sandboxed = rt.block_on(renderer.render_tool("step", &tool, false, context)).unwrap();
+        assert_eq!(sandboxed, render_natively(&tool, &fixture.context, &native_secrets), "{example}");
         assert_eq!(sandboxed["job"]["labels"]["team"], "analytics", "{example}");
 
         let mut group = c.benchmark_group(format!("render {example}"));
         group.bench_function("sandboxed", |b| {
-            b.iter(|| rt.block_on(renderer.render_tool(&step, &fixture.context)).unwrap())
+            b.iter(|| rt.block_on(renderer.render_tool("step", &tool, false, context)).unwrap())
         });
-        group.bench_function("native", |b| b.iter(|| render_natively(&step, &fixture.context, &native_secrets)));
+        group.bench_function("native", |b| b.iter(|| render_natively(&tool, &fixture.context, &native_secrets)));
         group.finish();
     }
 }

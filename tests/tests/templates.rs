@@ -7,7 +7,7 @@ use std::sync::Arc;
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
-use noetl_host::playbook::{Playbook, StepRenderer};
+use noetl_host::playbook::StepRenderer;
 use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
 use noetl_host::policy::Policy;
 use noetl_host::redact::Redactor;
@@ -36,15 +36,10 @@ async fn fixture() -> Fixture {
     Fixture { renderer: StepRenderer { plugin, env, strict: false }, redactor, _cache: cache }
 }
 
-fn step(tool: Value) -> noetl_host::playbook::Step {
-    let yaml = serde_yaml::to_string(&json!({"workflow": [{"step": "s", "tool": tool}]})).unwrap();
-    Playbook::parse(&yaml, "t").unwrap().steps.remove(0)
-}
-
 impl Fixture {
     async fn render(&self, tool: Value) -> anyhow::Result<Value> {
         let context = json!({"workload": {"port": 8080, "name": "ada"}, "earlier": {"result": {"count": 5}}});
-        self.renderer.render_tool(&step(tool), &context).await
+        self.renderer.render_tool("s", &tool, false, context.as_object().unwrap()).await
     }
 
     async fn assert_still_renders(&self) {

@@ -4,6 +4,7 @@
 //! (trap, limit, capability denied); 4 a host problem (backend, an unreachable or
 //! misconfigured cluster, a capability the host cannot serve, sandbox, I/O).
 
+mod check;
 mod exec;
 mod log;
 mod pipe;
@@ -97,8 +98,10 @@ enum Command {
     /// Run one tool call: reads `{"config": ..., "context": ...}` JSON on stdin, writes the
     /// tool's response JSON on stdout.
     Exec(exec::ExecArgs),
-    /// Run a playbook: every step in order, on the local backend unless told otherwise.
+    /// Run a DSL v2 playbook, routed by upstream's orchestrator core, on the local backend unless told otherwise.
     Run(run::RunArgs),
+    /// Check a playbook without running it: every problem at once (`--graph`: a Mermaid chart).
+    Check(check::CheckArgs),
     /// Print the Kubernetes manifests a playbook's steps would create (nothing is submitted).
     Plan(plan::PlanArgs),
     /// Render templates in the sandboxed template engine.
@@ -139,6 +142,7 @@ pub fn main() -> ExitCode {
             Command::Plugins(command) => plugins::run(&cli.global, command).await,
             Command::Exec(args) => exec::run(&cli.global, args).await,
             Command::Run(args) => run::run(&cli.global, args).await,
+            Command::Check(args) => check::run(&cli.global, args).await,
             Command::Plan(args) => plan::run(&cli.global, args).await,
             Command::Render(args) => render::run(&cli.global, args).await,
         }

@@ -11,7 +11,7 @@ use noetl_host::admission::{JobIdentity, admit};
 use noetl_host::bindings::types::PlanResult;
 use noetl_host::capability::Capabilities;
 use noetl_host::execute::{ExecError, call_env};
-use noetl_host::playbook::Playbook;
+use noetl_host::playbook::Document;
 use noetl_host::plugin::convert;
 
 use super::{Failure, GlobalArgs, setup};
@@ -36,13 +36,13 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
-    let playbook = Playbook::load(&args.file).map_err(|e| Failure::new(2, format!("{e:#}")))?;
+    let playbook = Document::load(&args.file).map_err(|e| Failure::new(2, format!("{e:#}")))?;
     let steps: Vec<_> = match &args.step {
         Some(name) => vec![playbook.step(name).ok_or_else(|| {
-            let names: Vec<&str> = playbook.steps.iter().map(|s| s.name.as_str()).collect();
+            let names: Vec<&str> = playbook.order.iter().map(String::as_str).collect();
             Failure::new(2, format!("no step `{name}` in {}; steps: {}", args.file.display(), names.join(", ")))
         })?],
-        None => playbook.steps.iter().collect(),
+        None => playbook.steps_in_order().collect(),
     };
     let host = setup::load(global).await?;
     let secrets = setup::secrets(global, &host).await?;
@@ -53,15 +53,14 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
     let base_dir = args.file.parent().map(|d| d.to_path_buf());
     // Planning an `http`/`s3`/`gcs` script fetches it, under the same grant as `run`.
     let fetcher = setup::fetcher();
-    for step in steps {
+    for (step, task) in steps.iter().flat_map(|step| step.tasks.iter().map(move |task| (step, task))) {
         let config = match &renderer {
             Some((renderer, context)) => {
-                let mut context = context.clone();
-                context["step"] = json!(step.name);
-                context["execution_id"] = json!(args.execution_id);
-                renderer.render_tool(step, &context).await.map_err(|e| Failure::new(2, format!("{e:#}")))?
+                let mut context = context.as_object().cloned().unwrap_or_default();
+                context.insert("execution_id".into(), json!(args.execution_id));
+                renderer.render_tool(&step.name, &task.config, step.render_script, &context).await.map_err(|e| Failure::new(2, format!("{e:#}")))?
             }
-            None => step.tool.clone(),
+            None => task.config.clone(),
         };
         let kind = config["kind"].as_str().unwrap_or_default();
         let plugin = host.plugins.tool(kind).map_err(|e| Failure::new(2, e.to_string()))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use noetl_host::playbook::{Progress, Step, StepReport};
+use noetl_host::playbook::{Progress, StepReport};
 
 pub struct TerminalProgress {
     tty: bool,
@@ -28,15 +28,17 @@ impl TerminalProgress {
 const FRAMES: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 impl Progress for TerminalProgress {
-    fn step_started(&self, step: &Step) {
-        let tool = step.tool["kind"].as_str().unwrap_or("?");
+    fn step_started(&self, step: &str, tool: &str, iteration: Option<(usize, usize)>) {
+        let item = iteration.map(|(index, total)| format!(" [item {} of {total}]", index + 1)).unwrap_or_default();
         if !self.tty {
-            eprintln!("step {} ({tool}): running", step.name);
+            eprintln!("step {step}{item} ({tool}): running");
             return;
         }
+        // Steps running side by side (a parallel loop) share one spinner line: the latest wins.
+        self.stop_spinner();
         let stop = Arc::new(AtomicBool::new(false));
         *self.spinner.lock().expect("spinner lock") = Some(stop.clone());
-        let label = format!("{} ({tool})", step.name);
+        let label = format!("{step}{item} ({tool})");
         std::thread::spawn(move || {
             let started = Instant::now();
             for frame in FRAMES.iter().cycle() {
@@ -58,6 +60,7 @@ impl Progress for TerminalProgress {
             std::thread::sleep(Duration::from_millis(120));
         }
         let mark = if report.status == "success" { "ok" } else { "FAILED" };
-        eprintln!("step {} ({}): {mark} in {:.2}s", report.step, report.tool, elapsed.as_secs_f64());
+        let item = report.iteration.map(|index| format!(" [item {}]", index + 1)).unwrap_or_default();
+        eprintln!("step {}{item} ({}): {mark} in {:.2}s", report.step, report.tool, elapsed.as_secs_f64());
     }
 }

@@ -1,18 +1,19 @@
-//! `noetl-host run FILE`: run a playbook's steps on the local backend (default) or a
-//! cluster, with progress on stderr and the results on stdout.
+//! `noetl-host run FILE`: run a DSL v2 playbook (routed by upstream's orchestrator core)
+//! on the local backend (default) or a cluster, with progress on stderr and the results
+//! on stdout. A playbook `check` rejects is refused before anything runs.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-use noetl_host::playbook::{Playbook, RunReport, Runner};
+use noetl_host::playbook::{RunReport, Runner};
 
 use super::progress::TerminalProgress;
-use super::{Failure, GlobalArgs, OutputFormat, setup};
+use super::{Failure, GlobalArgs, OutputFormat, check, setup};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// A playbook (NoETL `Playbook` or a bare `workflow:` list).
+    /// A playbook (DSL v2 `Playbook`, or the spec's bare `workflow:` list).
     file: PathBuf,
     /// Override workload values: `--set key=value` (dotted keys, YAML values); repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -23,16 +24,35 @@ pub struct RunArgs {
     /// Fail on undefined template variables instead of rendering them empty.
     #[arg(long)]
     strict: bool,
+    /// Check the playbook (as `noetl-host check` does) and stop; nothing runs.
+    #[arg(long)]
+    dry_run: bool,
+    /// Where `kind: playbook` steps look for playbooks not found next to the caller.
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// Write the execution's event log here, one JSON event per line (secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
 }
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
-    let mut playbook = Playbook::load(&args.file).map_err(|e| Failure::new(2, format!("{e:#}")))?;
-    for set in &args.sets {
-        apply_set(&mut playbook.workload, set)?;
-    }
     let host = setup::load(global).await?;
+    let (document, problems) = check::check_file(&host, &args.file).await?;
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    let Some(mut document) = document.filter(|_| problems.is_empty()) else {
+        return Err(Failure::new(2, format!("{}: {} problem(s); nothing was run", args.file.display(), problems.len())));
+    };
+    if args.dry_run {
+        println!("{}: ok (dry run: nothing was run)", args.file.display());
+        return Ok(0);
+    }
+    for set in &args.sets {
+        apply_set(&mut document.workload, set)?;
+    }
     let secrets = setup::secrets(global, &host).await?;
     let executor = setup::executor(global, &host, &secrets).await?;
     let renderer = setup::renderer(&host, &secrets, args.strict)?;
@@ -40,12 +60,20 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
     let runner = Runner {
         executor: &executor,
         renderer: &renderer,
+        secrets: &secrets,
         execution_id: args.execution_id.unwrap_or_else(generated_execution_id),
         base_dir: args.file.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())),
         redactor: secrets.redactor().clone(),
         progress: &progress,
+        keep_events: args.events.is_some(),
+        catalog: args.catalog.clone(),
+        depth: 0,
     };
-    let report = runner.run(&playbook).await.map_err(|e| Failure::new(2, format!("{e:#}")))?;
+    let (report, log) = runner.run(&document).await.map_err(|e| Failure::new(2, secrets.redactor().redact(&format!("{e:#}")).into_owned()))?;
+    if let Some(path) = &args.events {
+        let lines = secrets.redactor().redact(&log.to_json_lines()).into_owned();
+        std::fs::write(path, lines).map_err(|e| Failure::new(4, format!("--events {}: {e}", path.display())))?;
+    }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string(&report).map_err(|e| Failure::new(4, e.to_string()))?),
         OutputFormat::Text => print_text(&report),
@@ -55,7 +83,8 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
 
 fn exit_code(report: &RunReport) -> u8 {
     match report.steps.iter().find(|s| s.status != "success") {
-        None => 0,
+        None if report.succeeded() => 0,
+        None => 1,
         Some(failed) if failed.response.get("errors").is_some() => 2,
         Some(_) => 1,
     }
@@ -64,7 +93,8 @@ fn exit_code(report: &RunReport) -> u8 {
 fn print_text(report: &RunReport) {
     for step in &report.steps {
         let data = &step.response["data"];
-        println!("── {} ({}) → {}", step.step, step.tool, step.status);
+        let item = step.iteration.map(|i| format!(" [item {i}]")).unwrap_or_default();
+        println!("── {}{item} ({}) → {}", step.step, step.tool, step.status);
         if let Some(output) = data.get("output").and_then(Value::as_str).filter(|o| !o.is_empty()) {
             println!("{}", output.trim_end());
         } else if !data.is_null() && data.get("output").is_none() {
@@ -74,15 +104,22 @@ fn print_text(report: &RunReport) {
             println!("error: {error}");
         }
     }
+    if let Some(error) = &report.error {
+        println!("error: {error}");
+    }
     let ok = report.steps.iter().filter(|s| s.status == "success").count();
-    println!("playbook {}: {} of {} steps succeeded (execution {})", report.playbook, ok, report.steps.len(), report.execution_id);
+    println!(
+        "playbook {}: {} ({ok} of {} tool calls succeeded, execution {})",
+        report.playbook,
+        report.status,
+        report.steps.len(),
+        report.execution_id
+    );
 }
 
 /// `a.b=value`: the value parsed as YAML (so numbers stay numbers), set at the dotted path.
 fn apply_set(workload: &mut Value, set: &str) -> Result<(), Failure> {
-    let (key, raw) = set
-        .split_once('=')
-        .ok_or_else(|| Failure::new(2, format!("--set `{set}` has no `=`; write --set key=value")))?;
+    let (key, raw) = set.split_once('=').ok_or_else(|| Failure::new(2, format!("--set `{set}` has no `=`; write --set key=value")))?;
     let value: Value = serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.into()));
     let mut target = workload;
     let parts: Vec<&str> = key.split('.').collect();

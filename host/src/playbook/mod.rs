@@ -1,9 +1,17 @@
-//! NoETL playbooks: the step model, template rendering of steps, and a sequential runner.
+//! NoETL DSL v2 playbooks, routed by upstream's orchestrator core
+//! (`noetl-orchestrate-core`) and run through the host's plugins and backends.
 
-mod model;
+pub mod check;
+mod context;
+mod document;
+mod drive;
+mod events;
+pub mod graph;
+mod keychain;
 mod render;
-mod runner;
+mod subplaybook;
 
-pub use model::{Playbook, Step};
+pub use document::{Document, Step, Task};
+pub use drive::{Progress, RunReport, Runner, StepReport};
+pub use events::EventLog;
 pub use render::StepRenderer;
-pub use runner::{Progress, RunReport, Runner, StepReport};

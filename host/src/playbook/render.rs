@@ -1,10 +1,9 @@
-//! Rendering a step's templates in the sandboxed template plugin, in one call per step.
+//! Rendering a step's templates in the sandboxed template plugin, in one call per tool.
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::Step;
 use crate::plugin::{CallEnv, LoadedPlugin, RenderOptions};
 
 /// Renders steps with the template engine plugin under its own grant and limits.
@@ -15,31 +14,37 @@ pub struct StepRenderer {
     pub strict: bool,
 }
 
-/// The tree sent to the template engine, so error paths read `tool.job.env.X`.
-#[derive(serde::Serialize)]
-struct ToolTree<'a> {
-    tool: &'a Value,
-}
-
 /// Where `script.content` sits in the rendered tree; left untouched unless the step opts in.
 const SCRIPT_CONTENT: &str = "tool.script.content";
 
 impl StepRenderer {
-    /// The step's `tool` object with every template rendered against `context`.
-    pub async fn render_tool(&self, step: &Step, context: &Value) -> anyhow::Result<Value> {
-        // `{"tool": ...}` written straight to JSON text: no clone of the tree, and no
-        // `Display` (`Value::to_string`), which goes through `fmt::Formatter` and is slower.
-        let tree = serde_json::to_string(&ToolTree { tool: &step.tool })?;
+    /// A tool config with every template rendered against `context`. `render_script`
+    /// opts `script.content` in.
+    pub async fn render_tool(&self, step: &str, tool: &Value, render_script: bool, context: &Map<String, Value>) -> anyhow::Result<Value> {
+        let skip = if render_script { Vec::new() } else { vec![SCRIPT_CONTENT.to_string()] };
+        self.render(step, "tool", tool, context, skip).await
+    }
+
+    /// `value` rendered against `context`, with errors pointing at `field` of `step`.
+    pub async fn render(
+        &self,
+        step: &str,
+        field: &str,
+        value: &Value,
+        context: &Map<String, Value>,
+        skip_paths: Vec<String>,
+    ) -> anyhow::Result<Value> {
+        // `{field: value}` written straight to JSON text (no clone of the tree), so error
+        // paths read `tool.job.env.X`.
+        let tree = serde_json::to_string(&std::collections::BTreeMap::from([(field, value)]))?;
         let context = serde_json::to_string(context)?;
-        let skip_paths = if step.render_script { Vec::new() } else { vec![SCRIPT_CONTENT.to_string()] };
         let options = RenderOptions { strict_undefined: self.strict, skip_paths };
         let rendered = self
             .plugin
             .render(&self.env, &tree, &context, &options)
             .await?
-            .map_err(|e| anyhow::anyhow!("step `{}`: template error in {}: {}", step.name, e.path, e.message))?;
-        let mut rendered: Value = serde_json::from_str(&rendered)
-            .map_err(|e| anyhow::anyhow!("the template engine returned invalid JSON: {e}"))?;
-        Ok(rendered["tool"].take())
+            .map_err(|e| anyhow::anyhow!("step `{step}`: template error in {}: {}", e.path, e.message))?;
+        let mut rendered: Value = serde_json::from_str(&rendered).map_err(|e| anyhow::anyhow!("the template engine returned invalid JSON: {e}"))?;
+        Ok(rendered[field].take())
     }
 }

@@ -1,0 +1,104 @@
+//! The playbook runner's own overhead per step (issue 13): orchestration in upstream's
+//! core, rendering in the sandboxed template plugin, and the tool plugin's `plan`, with no
+//! job. Every step is the third-party `json-transform` plugin, which answers from `plan`.
+//! - a linear playbook of 100 steps, each reading the previous step's result;
+//! - one loop step over 100 and over 1,000 items, sequential (flat per item is the goal).
+//!
+//! Run: `cargo bench -p noetl-tests --bench playbook_drive`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use noetl_host::backend::local::LocalBackend;
+use noetl_host::cache::ArtifactCache;
+use noetl_host::capability::Capabilities;
+use noetl_host::engine::HostEngine;
+use noetl_host::execute::Executor;
+use noetl_host::playbook::{Document, Progress, Runner, StepRenderer, StepReport};
+use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
+use noetl_host::policy::Policy;
+use noetl_host::redact::Redactor;
+use noetl_host::secrets::SecretResolver;
+use noetl_tests::guests;
+
+struct Silent;
+
+impl Progress for Silent {
+    fn step_started(&self, _step: &str, _tool: &str, _iteration: Option<(usize, usize)>) {}
+    fn step_finished(&self, _report: &StepReport, _elapsed: Duration) {}
+}
+
+const HEADER: &str = "apiVersion: noetl.io/v2\nkind: Playbook\nmetadata: {name: bench}\n";
+
+fn linear(steps: usize) -> String {
+    let mut text = format!("{HEADER}workflow:\n  - step: start\n    tool: {{kind: json-transform, input: {{i: 0}}}}\n    next: s1\n");
+    for i in 1..steps {
+        let next = if i + 1 < steps { format!("\n    next: s{}", i + 1) } else { String::new() };
+        let previous = if i == 1 { "start".to_string() } else { format!("s{}", i - 1) };
+        text.push_str(&format!(
+            "  - step: s{i}\n    tool: {{kind: json-transform, input: {{i: {i}, previous: \"{{{{ {previous}.i }}}}\"}}}}{next}\n"
+        ));
+    }
+    text
+}
+
+fn looped(items: usize) -> String {
+    let list: Vec<String> = (0..items).map(|i| i.to_string()).collect();
+    format!(
+        "{HEADER}workload: {{items: [{}]}}\nworkflow:\n  - step: start\n    tool: {{kind: json-transform, input: {{go: true}}}}\n    next: each\n  - step: each\n    loop: {{in: \"{{{{ workload.items }}}}\", iterator: item}}\n    tool: {{kind: json-transform, input: {{item: \"{{{{ item }}}}\", index: \"{{{{ loop.index }}}}\"}}}}\n",
+        list.join(", ")
+    )
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let policy = Arc::new(Policy::default_policy());
+    let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache_dir.path())).unwrap();
+    let plugins = Arc::new(rt.block_on(PluginSet::discover(&runtime, &policy, &[], &[guests::JSON_TRANSFORM.into()])).unwrap());
+    let redactor = Redactor::new();
+    let secrets = Arc::new(SecretResolver::standard(redactor.clone(), None, None));
+    let template = plugins.template_engine().unwrap().clone();
+    let mut env = CallEnv::from_policy(&policy, &template.name);
+    env.caps = Arc::new(Capabilities { secrets: Some(secrets.clone()), redactor: redactor.clone(), ..(*env.caps).clone() });
+    let renderer = StepRenderer { plugin: template, env, strict: false };
+    let backend = LocalBackend::new(noetl_host::embed::local_config(&policy)).unwrap();
+    let executor = Executor {
+        plugins,
+        policy: policy.clone(),
+        backend: Arc::new(backend),
+        providers: Capabilities { redactor: redactor.clone(), ..Capabilities::default() },
+        fetcher: None,
+    };
+    let runner = Runner {
+        executor: &executor,
+        renderer: &renderer,
+        secrets: &secrets,
+        execution_id: "bench".into(),
+        base_dir: None,
+        redactor,
+        progress: &Silent,
+        keep_events: false,
+        catalog: None,
+        depth: 0,
+    };
+    let cases = [("linear, 100 steps", linear(100), 100), ("loop, 100 items", looped(100), 101), ("loop, 1,000 items", looped(1000), 1001)];
+    for (label, text, calls) in cases {
+        let document = Document::parse(&text, "bench").unwrap();
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let (report, _) = rt.block_on(runner.run(&document)).unwrap();
+            samples.push(started.elapsed());
+            assert!(report.succeeded(), "{:?}", report.error);
+            assert_eq!(report.steps.len(), calls);
+        }
+        samples.sort();
+        let median = samples[samples.len() / 2];
+        println!(
+            "{label}: {calls} tool calls in {:.1} ms (median of 3): {:.0} µs per call",
+            median.as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e6 / calls as f64
+        );
+    }
+}
