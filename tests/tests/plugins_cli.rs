@@ -1,6 +1,6 @@
 //! The CLI as a worker or a person uses it: real `noetl-host` processes.
 
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use noetl_tests::cli::{json_stdout as json_out, run as host, stderr};
 use noetl_tests::{guests, host_bin};
