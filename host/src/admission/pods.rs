@@ -63,7 +63,7 @@ pub fn check(plugin: &str, level: Level, accounts: &[String], object: &str, pod:
         (Some(name), _) | (None, Some(name)) => Some(name.as_str().unwrap_or_default()),
         (None, None) => None,
     };
-    if let Some(account) = account.filter(|a| *a != "default" && !granted(*a)) {
+    if let Some(account) = account.filter(|a| *a != "default" && !granted(a)) {
         problems.push(format!(
             "{object} {}: runs as ServiceAccount `{account}`, which the grant does not list; to allow it, add \
              `{account}` to plugins.{plugin}.jobs.service_accounts in the policy file",

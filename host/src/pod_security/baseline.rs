@@ -48,22 +48,22 @@ pub(super) fn check(pod: &Value, metadata: Option<&Value>, found: &mut Found) {
             "HostProcess",
             b,
         );
-        if let Some(kind) = sc.pointer("/appArmorProfile/type").filter(|v| !v.is_null()) {
-            if !matches!(kind.as_str(), Some("RuntimeDefault" | "Localhost")) {
-                found.push(
-                    &format!("{path}.appArmorProfile.type"),
-                    "AppArmor",
-                    b,
-                    format!("is {kind}; allowed: RuntimeDefault, Localhost"),
-                );
-            }
+        if let Some(kind) = sc.pointer("/appArmorProfile/type").filter(|v| !v.is_null())
+            && !matches!(kind.as_str(), Some("RuntimeDefault" | "Localhost"))
+        {
+            found.push(
+                &format!("{path}.appArmorProfile.type"),
+                "AppArmor",
+                b,
+                format!("is {kind}; allowed: RuntimeDefault, Localhost"),
+            );
         }
         if let Some(options) = sc.get("seLinuxOptions") {
-            if let Some(kind) = options.get("type").filter(|v| !v.is_null() && v.as_str() != Some("")) {
-                if !text(Some(kind)).is_some_and(|t| SELINUX_TYPES.contains(&t)) {
-                    let field = format!("{path}.seLinuxOptions.type");
-                    found.push(&field, "SELinux", b, format!("is {kind}; allowed: {}", SELINUX_TYPES.join(", ")));
-                }
+            if let Some(kind) = options.get("type").filter(|v| !v.is_null() && v.as_str() != Some(""))
+                && !text(Some(kind)).is_some_and(|t| SELINUX_TYPES.contains(&t))
+            {
+                let field = format!("{path}.seLinuxOptions.type");
+                found.push(&field, "SELinux", b, format!("is {kind}; allowed: {}", SELINUX_TYPES.join(", ")));
             }
             for key in ["user", "role"] {
                 if let Some(v) = options.get(key).filter(|v| !v.is_null() && v.as_str() != Some("")) {
