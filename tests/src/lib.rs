@@ -25,3 +25,54 @@ pub fn host_bin() -> PathBuf {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
+
+/// Running playbooks through the real `noetl-host run` on the local backend.
+pub mod local {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use serde_json::Value;
+
+    /// `<target>/local-examples-cache`: fixed, so dependency installs are reused across
+    /// tests and runs.
+    pub fn shared_cache() -> PathBuf {
+        let target = super::host_bin()
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
+        let dir = target.join("local-examples-cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// `noetl-host run FILE --output json ARGS...` with `envs` added to the environment.
+    pub fn run(playbook: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+        Command::new(super::host_bin())
+            .arg("run")
+            .arg(playbook)
+            .args(["--output", "json"])
+            .args(args)
+            .env("XDG_CACHE_HOME", shared_cache())
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap()
+    }
+
+    /// The run's JSON report (stdout).
+    pub fn report(output: &Output) -> Value {
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+
+    pub fn write_policy(dir: &Path, yaml: &str) -> PathBuf {
+        let path = dir.join("policy.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+}

@@ -3,6 +3,7 @@
 //! the script plugin writes into pod specs and the backends read back. One crate, so the
 //! two sides cannot drift: it builds for the host and for `wasm32-wasip2` guests alike.
 
+pub mod fields;
 pub mod names;
 
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,9 @@ impl JobBundle {
 
     /// A supporting object by kind and name.
     pub fn object(&self, kind: &str, name: &str) -> Option<&Manifest> {
-        self.manifests.iter().find(|m| m.kind == kind && m.name == name)
+        self.manifests
+            .iter()
+            .find(|m| m.kind == kind && m.name == name)
     }
 }
 

@@ -2,7 +2,7 @@
 
 /// The closest candidate within a small edit distance, compared case-insensitively, so a
 /// typo gets a suggestion but an unrelated word does not get a misleading one.
-pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_ascii_lowercase();
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
@@ -19,7 +19,7 @@ pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 }
 
 /// The fix text for an unknown word: a suggestion when one is close, else the full list.
-pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
+pub fn suggestion(word: &str, candidates: &[&str]) -> String {
     match closest(word, candidates) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => format!("use one of: {}", candidates.join(", ")),
