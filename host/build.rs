@@ -3,16 +3,18 @@
 //! `src/builtin.rs`.
 
 fn main() {
-    let standalone = noetl_guest_build::build_components(
-        &["noetl-plugin-script", "noetl-plugin-template", "noetl-plugin-noop"],
-        &["plugins/script", "plugins/template", "plugins/noop", "plugins/protocol"],
-    );
-    // A build of their own: they link the script crate without its `component` feature,
-    // which one cargo invocation building the script component too would switch on for
-    // them as well (features unify), exporting the script tool's handler twice.
+    // python and shell link the script crate without its `component` feature, so they are
+    // built by a cargo invocation of their own (one invocation would unify the features
+    // and export the script tool's handler from them too). Built first: that invocation
+    // also writes the script crate's own .wasm (a cdylib is built even as a dependency),
+    // without the export; the invocation below rewrites it with the export.
     let on_script = noetl_guest_build::build_components(
         &["noetl-plugin-python", "noetl-plugin-shell"],
         &["plugins/python", "plugins/shell"],
+    );
+    let standalone = noetl_guest_build::build_components(
+        &["noetl-plugin-script", "noetl-plugin-template", "noetl-plugin-noop"],
+        &["plugins/script", "plugins/template", "plugins/noop", "plugins/protocol"],
     );
     let built = standalone.iter().chain(&on_script);
     for (name, path) in ["SCRIPT", "TEMPLATE", "NOOP", "PYTHON", "SHELL"].iter().zip(built) {
