@@ -1,8 +1,11 @@
 //! The plugins compiled into the host binary (built from `plugins/*` by `build.rs`), so
-//! an installed `noetl-host` needs no plugin directory to run the script tool.
+//! an installed `noetl-host` needs no plugin directory to run its tools.
 
 /// (name, component bytes) of each built-in plugin.
 pub const PLUGINS: &[(&str, &[u8])] = &[
     ("script", include_bytes!(env!("NOETL_BUILTIN_SCRIPT_WASM"))),
     ("template", include_bytes!(env!("NOETL_BUILTIN_TEMPLATE_WASM"))),
+    ("noop", include_bytes!(env!("NOETL_BUILTIN_NOOP_WASM"))),
+    ("python", include_bytes!(env!("NOETL_BUILTIN_PYTHON_WASM"))),
+    ("shell", include_bytes!(env!("NOETL_BUILTIN_SHELL_WASM"))),
 ];

@@ -63,3 +63,48 @@ pub mod cli {
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 }
+
+/// Running playbooks through the real `noetl-host run` on the local backend.
+pub mod local {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use serde_json::Value;
+
+    /// `<target>/local-examples-cache`: fixed, so dependency installs are reused across
+    /// tests and runs.
+    pub fn shared_cache() -> PathBuf {
+        let target = super::host_bin()
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
+        let dir = target.join("local-examples-cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// `noetl-host run FILE --output json ARGS...` with `envs` added to the environment.
+    pub fn run(playbook: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+        Command::new(super::host_bin())
+            .arg("run")
+            .arg(playbook)
+            .args(["--output", "json"])
+            .args(args)
+            .env("XDG_CACHE_HOME", shared_cache())
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap()
+    }
+
+    /// The run's JSON report (stdout).
+    pub fn report(output: &Output) -> Value {
+        super::cli::json_stdout(output)
+    }
+
+    pub fn write_policy(dir: &Path, yaml: &str) -> PathBuf {
+        let path = dir.join("policy.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+}

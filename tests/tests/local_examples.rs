@@ -7,45 +7,15 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use noetl_tests::{host_bin, repo_root};
+use noetl_tests::local::{report, run, shared_cache, write_policy};
+use noetl_tests::repo_root;
 use serde_json::{Value, json};
-
-/// `<target>/local-examples-cache`: fixed, so installs are reused across tests and runs.
-fn shared_cache() -> PathBuf {
-    let target = host_bin().parent().and_then(Path::parent).expect("target dir").to_path_buf();
-    let dir = target.join("local-examples-cache");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn example(name: &str) -> PathBuf {
     repo_root().join("examples/playbooks").join(name)
-}
-
-/// `noetl-host run FILE --output json ARGS...` with `envs` added to the environment.
-fn run(playbook: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    Command::new(host_bin())
-        .arg("run")
-        .arg(playbook)
-        .args(["--output", "json"])
-        .args(args)
-        .env("XDG_CACHE_HOME", shared_cache())
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn report(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 /// The only step's `data.result`, after checking the run succeeded.
@@ -65,12 +35,6 @@ fn edited_copy(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
     }
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn write_policy(dir: &Path, yaml: &str) -> PathBuf {
-    let path = dir.join("policy.yaml");
-    std::fs::write(&path, yaml).unwrap();
     path
 }
 

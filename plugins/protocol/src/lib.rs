@@ -4,6 +4,7 @@
 //! two sides cannot drift: it builds for the host and for `wasm32-wasip2` guests alike.
 
 pub mod did_you_mean;
+pub mod fields;
 pub mod names;
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,9 @@ impl JobBundle {
 
     /// A supporting object by kind and name.
     pub fn object(&self, kind: &str, name: &str) -> Option<&Manifest> {
-        self.manifests.iter().find(|m| m.kind == kind && m.name == name)
+        self.manifests
+            .iter()
+            .find(|m| m.kind == kind && m.name == name)
     }
 }
 

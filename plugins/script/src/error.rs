@@ -1,36 +1,8 @@
 //! Errors `plan` returns. Config problems are collected (every bad field at once) so a
 //! playbook author fixes them in one round trip instead of one per run.
 
-use serde::{Deserialize, Serialize};
-
-/// One invalid field: its dotted path from the step (`tool.job.timeout`), what is wrong,
-/// and what to write instead. Mirrors the WIT `field-error`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-    pub fix: String,
-}
-
-impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} (fix: {})", self.field, self.message, self.fix)
-    }
-}
+pub use noetl_protocol::fields::FieldError;
+pub(crate) use noetl_protocol::fields::{Errors, Invalid};
 
 /// Why a host capability (file read, fetch) could not deliver the script. Mirrors the WIT
 /// `capability-error` so the component can hand it back unchanged.
@@ -60,54 +32,5 @@ impl PlanError {
             PlanError::InvalidConfig(errors) => errors,
             PlanError::Capability(_) => &[],
         }
-    }
-}
-
-/// A value that failed a check, before it is tied to a field path: what is wrong and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invalid {
-    pub message: String,
-    pub fix: String,
-}
-
-impl Invalid {
-    pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Invalid {
-            message: message.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-/// Collects field errors while a config is read, so all of them are reported together.
-#[derive(Debug, Default)]
-pub(crate) struct Errors(Vec<FieldError>);
-
-impl Errors {
-    pub fn push(&mut self, field: &str, message: impl Into<String>, fix: impl Into<String>) {
-        self.0.push(FieldError::new(field, message, fix));
-    }
-
-    pub fn invalid(&mut self, field: &str, invalid: Invalid) {
-        self.push(field, invalid.message, invalid.fix);
-    }
-
-    /// Record `result`'s error, if any, against `field`.
-    pub fn check(&mut self, field: &str, result: Result<(), Invalid>) -> bool {
-        match result {
-            Ok(()) => true,
-            Err(invalid) => {
-                self.invalid(field, invalid);
-                false
-            }
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_vec(self) -> Vec<FieldError> {
-        self.0
     }
 }

@@ -7,6 +7,9 @@
 pub mod config;
 mod context;
 mod error;
+pub mod generated;
+#[cfg(target_arch = "wasm32")]
+pub mod guest;
 pub mod manifests;
 pub mod naming;
 mod response;
@@ -15,7 +18,9 @@ mod schema;
 mod source;
 mod validate;
 
-#[cfg(target_arch = "wasm32")]
+// Gated by a feature so the tools built on this crate (python, shell) can link it without
+// also exporting the script tool's handler.
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod component;
 
 use serde_json::Value;
@@ -24,9 +29,9 @@ pub use context::PlanContext;
 pub use error::{FieldError, PlanError, SourceError};
 pub use manifests::{JobBundle, Manifest};
 pub use noetl_protocol::{JobOutcome, JobStatus, conventions};
-pub use response::finish;
+pub use response::{finish, job_error};
 pub use schema::config_schema;
-pub use source::{CONFIG_MAP_CAP, NoSources, ScriptSources};
+pub use source::{CONFIG_MAP_CAP, NoSources, ScriptSources, load as load_script};
 
 /// Validate the `tool` config and build the job bundle. Config errors are all reported at
 /// once; the script is only read (`sources`) once the config is valid, and nothing is
@@ -39,5 +44,11 @@ pub fn plan(
     let config = config::parse(config).map_err(PlanError::InvalidConfig)?;
     let script = source::load(&config.script, &config.args_json, sources)?;
     let names = naming::JobNames::new(&context.execution_id, context.name_seed);
-    Ok(manifests::bundle(&config, &script, &names, context))
+    Ok(manifests::bundle(
+        conventions::TOOL_SCRIPT,
+        &config,
+        &script,
+        &names,
+        context,
+    ))
 }

@@ -48,7 +48,7 @@ pub fn finish(config: &Value, _context: &PlanContext, outcome: &JobOutcome) -> V
         }
     }
     let mut response = Map::new();
-    let error = error_message(outcome, timeout.unwrap_or(execution_time.round() as u32));
+    let error = job_error(outcome, timeout.unwrap_or(execution_time.round() as u32));
     response.insert(
         "status".into(),
         json!(if error.is_none() { "success" } else { "error" }),
@@ -66,7 +66,9 @@ fn configured_timeout(config: &Value) -> Option<u32> {
     config::parse(config).ok().map(|config| config.job.timeout)
 }
 
-fn error_message(outcome: &JobOutcome, timeout: u32) -> Option<String> {
+/// Why the job did not succeed, in the spec's words (`None` when it completed);
+/// `timeout` is the configured one in seconds. Shared by the tools built on this one.
+pub fn job_error(outcome: &JobOutcome, timeout: u32) -> Option<String> {
     let reason = outcome.reason.as_deref();
     let detail = || {
         outcome

@@ -22,13 +22,19 @@ pub enum Runtime {
 impl Runtime {
     pub const NAMES: [&'static str; 4] = ["python", "node", "bash", "sh"];
 
+    const ALL: [Runtime; 4] = [Runtime::Python, Runtime::Node, Runtime::Bash, Runtime::Sh];
+
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "python" => Some(Runtime::Python),
-            "node" => Some(Runtime::Node),
-            "bash" => Some(Runtime::Bash),
-            "sh" => Some(Runtime::Sh),
-            _ => None,
+        Self::ALL.into_iter().find(|runtime| runtime.name() == name)
+    }
+
+    /// The name `script.runtime` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Python => "python",
+            Runtime::Node => "node",
+            Runtime::Bash => "bash",
+            Runtime::Sh => "sh",
         }
     }
 

@@ -1,10 +1,8 @@
 //! The step's `tool` object as typed Rust: read once, checked fully, defaults applied.
 
 mod job;
-mod reader;
 mod script;
 
-use noetl_protocol::did_you_mean;
 use serde_json::Value;
 
 #[cfg(test)]
@@ -13,6 +11,8 @@ pub use job::{JobConfig, Resources, TIMEOUT_GRACE_SECONDS};
 #[cfg(test)]
 pub(crate) use script::FIELDS as SCRIPT_FIELDS;
 pub use script::{RemoteKind, ScriptConfig, ScriptSource};
+
+use noetl_protocol::fields::{did_you_mean, reader};
 
 use crate::error::{Errors, FieldError};
 use crate::runtime::Runtime;
@@ -34,18 +34,9 @@ pub(crate) const TOOL_FIELDS: [&str; 4] = ["kind", "script", "args", "job"];
 /// Read and check the whole `tool` object; every problem found is returned.
 pub fn parse(config: &Value) -> Result<ToolConfig, Vec<FieldError>> {
     let mut errors = Errors::default();
-    let Some(tool) = ObjectReader::open(config, "tool", &TOOL_FIELDS, &mut errors) else {
+    let Some(tool) = ObjectReader::open_tool(config, "script", &TOOL_FIELDS, &mut errors) else {
         return Err(errors.into_vec());
     };
-    if let Some(kind) = tool.string("kind", "script", &mut errors)
-        && kind != "script"
-    {
-        errors.push(
-            "tool.kind",
-            format!("this plugin runs `kind: script`, not {kind:?}"),
-            "set tool.kind to script, or use the plugin for that kind",
-        );
-    }
     let script = match tool.get("script") {
         Some(value) => script::parse(value, "tool.script", &mut errors),
         None => {

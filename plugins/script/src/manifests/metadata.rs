@@ -9,7 +9,7 @@ use crate::context::PlanContext;
 use crate::naming;
 
 use noetl_protocol::conventions::{
-    LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY, TOOL_SCRIPT as TOOL,
+    LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY,
 };
 
 /// The tool's labels (values sanitised) and annotations (full values).
@@ -20,7 +20,7 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    pub fn new(context: &PlanContext) -> Self {
+    pub fn new(context: &PlanContext, tool: &str) -> Self {
         let labels = BTreeMap::from([
             (LABEL_MANAGED_BY.into(), MANAGED_BY.into()),
             (
@@ -28,7 +28,7 @@ impl Stamp {
                 naming::label_value(&context.execution_id),
             ),
             (LABEL_STEP.into(), naming::label_value(&context.step)),
-            (LABEL_TOOL.into(), TOOL.into()),
+            (LABEL_TOOL.into(), tool.into()),
         ]);
         let annotations = BTreeMap::from([
             (LABEL_EXECUTION_ID.into(), context.execution_id.clone()),

@@ -15,13 +15,16 @@ use crate::context::PlanContext;
 use crate::naming::JobNames;
 use metadata::Stamp;
 
+/// The bundle for `config`; its objects are labelled `noetl.io/tool: {tool}` (`script`,
+/// or the tool that generated the script, e.g. `python`).
 pub fn bundle(
+    tool: &str,
     config: &ToolConfig,
     script: &str,
     names: &JobNames,
     context: &PlanContext,
 ) -> JobBundle {
-    let stamp = Stamp::new(context);
+    let stamp = Stamp::new(context, tool);
     let namespace = &config.job.namespace;
     let config_map_name = names.script_config_map();
     let config_map = config_map::build(

@@ -5,21 +5,20 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::did_you_mean;
-use crate::error::Errors;
+use super::{Errors, did_you_mean};
 
 /// `tool.job` + `timeout` → `tool.job.timeout`.
-pub(crate) fn join(path: &str, key: &str) -> String {
+pub fn join(path: &str, key: &str) -> String {
     format!("{path}.{key}")
 }
 
 /// `tool.job.install_dependencies` + 2 → `tool.job.install_dependencies[2]`.
-pub(crate) fn index(path: &str, i: usize) -> String {
+pub fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
 /// How a JSON value's type is named in messages ("found a number (8080)").
-pub(crate) fn describe(value: &Value) -> String {
+pub fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("a boolean ({b})"),
@@ -41,7 +40,7 @@ fn shorten(text: &str) -> String {
 
 /// A JSON object whose keys were checked against the known ones (unknown keys reported
 /// with a did-you-mean). Absent keys and `null` values read as "not given".
-pub(crate) struct ObjectReader<'a> {
+pub struct ObjectReader<'a> {
     path: String,
     map: &'a Map<String, Value>,
 }
@@ -68,6 +67,22 @@ impl<'a> ObjectReader<'a> {
             path: path.to_owned(),
             map,
         })
+    }
+
+    /// Open a step's `tool` object for the plugin of `kind`: like [`Self::open`] at
+    /// `tool`, and a `kind` naming another tool is an error.
+    pub fn open_tool(config: &'a Value, kind: &str, known: &[&str], errors: &mut Errors) -> Option<Self> {
+        let tool = Self::open(config, "tool", known, errors)?;
+        if let Some(given) = tool.string("kind", kind, errors)
+            && given != kind
+        {
+            errors.push(
+                "tool.kind",
+                format!("this plugin runs `kind: {kind}`, not {given:?}"),
+                format!("set tool.kind to {kind}, or use the plugin for that kind"),
+            );
+        }
+        Some(tool)
     }
 
     pub fn path(&self, key: &str) -> String {
@@ -135,6 +150,22 @@ impl<'a> ObjectReader<'a> {
                     format!("write a whole number between {min} and {max}{unit}"),
                 );
                 None
+            }
+        }
+    }
+
+    /// A boolean field; `default` when absent.
+    pub fn boolean(&self, key: &str, default: bool, errors: &mut Errors) -> bool {
+        match self.get(key) {
+            None => default,
+            Some(Value::Bool(value)) => *value,
+            Some(other) => {
+                errors.push(
+                    &self.path(key),
+                    format!("expected true or false, found {}", describe(other)),
+                    format!("write {key}: true or {key}: false"),
+                );
+                default
             }
         }
     }
@@ -211,13 +242,13 @@ impl<'a> ObjectReader<'a> {
 
 /// Whether error messages may quote a wrong value back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Echo {
+pub enum Echo {
     Values,
     Never,
 }
 
 /// `value` as a string, or a recorded error whose fix shows how to quote it.
-pub(crate) fn expect_string(
+pub fn expect_string(
     value: &Value,
     path: &str,
     example: &str,
@@ -242,4 +273,14 @@ pub(crate) fn expect_string(
             None
         }
     }
+}
+
+/// Whether a JSON Schema object lists exactly `fields` as its properties (tests keep each
+/// plugin's `describe` schema equal to what its parser reads).
+pub fn schema_lists(schema: &Value, fields: &[&str]) -> bool {
+    let mut listed: Vec<&str> = schema["properties"].as_object().map_or_else(Vec::new, |p| p.keys().map(String::as_str).collect());
+    let mut fields = fields.to_vec();
+    listed.sort_unstable();
+    fields.sort_unstable();
+    listed == fields
 }
