@@ -8,6 +8,8 @@ pub mod guests {
     pub const JSON_TRANSFORM: &str = env!("JSON_TRANSFORM_WASM");
     pub const HOSTILE: &str = env!("HOSTILE_PLUGIN_WASM");
     pub const FUTURE_CONTRACT: &str = env!("FUTURE_CONTRACT_PLUGIN_WASM");
+    pub const LEGACY_CONTRACT: &str = env!("LEGACY_CONTRACT_PLUGIN_WASM");
+    pub const PREINIT: &str = env!("PREINIT_PLUGIN_WASM");
 }
 
 /// The `noetl-host` binary of this build. Cargo builds it for `cargo test` because the

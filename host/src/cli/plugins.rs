@@ -79,6 +79,7 @@ async fn inspect(global: &GlobalArgs, name: &str, output: OutputFormat) -> Resul
         .find(|p| if is_path { p.origin == name } else { p.name == name })
         .ok_or_else(|| Failure::new(2, format!("no plugin named `{name}`; see `noetl-host plugins list`")))?;
     let mut detail = summary(plugin);
+    detail["init"] = json!(plugin.contract.init);
     detail["granted"] = serde_json::to_value(loaded.policy.grant(&plugin.name)).unwrap_or_default();
     detail["limits"] = serde_json::to_value(loaded.policy.limits(&plugin.name)).unwrap_or_default();
     detail["config_schema"] =

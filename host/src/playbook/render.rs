@@ -26,13 +26,15 @@ const SCRIPT_CONTENT: &str = "tool.script.content";
 
 impl StepRenderer {
     /// The step's `tool` object with every template rendered against `context`.
-    pub async fn render_tool(&self, step: &Step, context: &Value) -> anyhow::Result<Value> {
+    /// `typed_values`: whether the tool's plugin takes a lone `{{ expr }}` as the
+    /// expression's JSON value ([`ContractInfo::typed_values`](crate::plugin::ContractInfo::typed_values)).
+    pub async fn render_tool(&self, step: &Step, context: &Value, typed_values: bool) -> anyhow::Result<Value> {
         // `{"tool": ...}` written straight to JSON text: no clone of the tree, and no
         // `Display` (`Value::to_string`), which goes through `fmt::Formatter` and is slower.
         let tree = serde_json::to_string(&ToolTree { tool: &step.tool })?;
         let context = serde_json::to_string(context)?;
         let skip_paths = if step.render_script { Vec::new() } else { vec![SCRIPT_CONTENT.to_string()] };
-        let options = RenderOptions { strict_undefined: self.strict, skip_paths };
+        let options = RenderOptions { strict_undefined: self.strict, skip_paths, typed_values };
         let rendered = self
             .plugin
             .render(&self.env, &tree, &context, &options)

@@ -21,6 +21,7 @@ pub use state::HostState;
 
 use crate::bindings::template_engine::{TemplateEngine, TemplateEnginePre};
 use crate::bindings::tool::{Tool, ToolPre};
+use crate::bindings::tool_0_1::{Tool as Tool01, ToolPre as ToolPre01};
 use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
 use crate::cache::{ArtifactCache, CacheOutcome};
 use crate::capability::Capabilities;
@@ -40,7 +41,32 @@ pub struct PluginRuntime {
 
 enum Pre {
     Tool(ToolPre<HostState>),
+    /// A tool built for contract 0.1.x: called through its own (0.1.0) export bindings.
+    Tool01(ToolPre01<HostState>),
     Template(TemplateEnginePre<HostState>),
+}
+
+/// An instantiated tool of either contract version. Both versions' `handler` functions
+/// take and return the same Rust types (the 0.1.0 `types` are mapped onto 0.2.0's), so a
+/// call is written once and `handler!` picks the version's export.
+enum ToolInstance {
+    Current(Tool),
+    V01(Tool01),
+}
+
+macro_rules! handler {
+    ($instance:expr, |$handler:ident| $call:expr) => {
+        match $instance {
+            ToolInstance::Current(tool) => {
+                let $handler = tool.noetl_plugin_handler();
+                $call
+            }
+            ToolInstance::V01(tool) => {
+                let $handler = tool.noetl_plugin_handler();
+                $call
+            }
+        }
+    };
 }
 
 /// A plugin ready to be called.
@@ -75,9 +101,12 @@ impl CallEnv {
 
 impl PluginRuntime {
     pub fn new(engine: HostEngine, cache: ArtifactCache) -> anyhow::Result<Self> {
+        // Both contract versions' imports in one linker: their names differ by version
+        // (`noetl:plugin/log@0.1.0`, `...@0.2.0`), and 0.1.0's delegate to 0.2.0's.
         let mut tool_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut tool_linker)?;
         Tool::add_to_linker::<_, HasSelf<HostState>>(&mut tool_linker, |state| state)?;
+        Tool01::add_to_linker::<_, HasSelf<HostState>>(&mut tool_linker, |state| state)?;
         let mut template_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
         TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
@@ -102,8 +131,12 @@ impl PluginRuntime {
         let mut plugin = match contract.role {
             Role::Tool => {
                 let instance_pre = self.tool_linker.instantiate_pre(&component).map_err(link_error)?;
-                let pre = ToolPre::new(instance_pre).map_err(link_error)?;
-                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre: Pre::Tool(pre) }
+                let pre = if contract.is_legacy() {
+                    Pre::Tool01(ToolPre01::new(instance_pre).map_err(link_error)?)
+                } else {
+                    Pre::Tool(ToolPre::new(instance_pre).map_err(link_error)?)
+                };
+                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre }
             }
             Role::TemplateEngine => {
                 let instance_pre = self.template_linker.instantiate_pre(&component).map_err(link_error)?;
@@ -159,9 +192,19 @@ impl LoadedPlugin {
         store
     }
 
-    fn tool_pre(&self) -> &ToolPre<HostState> {
+    /// A fresh store and a fresh instance of this tool (of whichever contract version).
+    async fn instantiate_tool(&self, env: &CallEnv) -> (Store<HostState>, wasmtime::Result<ToolInstance>) {
         match &self.pre {
-            Pre::Tool(pre) => pre,
+            Pre::Tool(pre) => {
+                let mut store = self.new_store(pre.engine(), env);
+                let instance = pre.instantiate_async(&mut store).await.map(ToolInstance::Current);
+                (store, instance)
+            }
+            Pre::Tool01(pre) => {
+                let mut store = self.new_store(pre.engine(), env);
+                let instance = pre.instantiate_async(&mut store).await.map(ToolInstance::V01);
+                (store, instance)
+            }
             Pre::Template(_) => unreachable!("callers check the role"),
         }
     }
@@ -176,12 +219,11 @@ impl LoadedPlugin {
 
     async fn describe(&self, env: &CallEnv) -> Result<ToolInfo, PluginError> {
         self.expect_role(Role::Tool, "describe")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
-        let result = async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_describe(&mut store).await
-        }
-        .await;
+        let (mut store, instance) = self.instantiate_tool(env).await;
+        let result = match instance {
+            Ok(tool) => handler!(tool, |handler| handler.call_describe(&mut store).await),
+            Err(e) => Err(e),
+        };
         let info = fault::settle(self, "describe", &store, result)?;
         fault::check_size(self, "describe", &env.limits, info.config_schema.len())?;
         Ok(info)
@@ -190,12 +232,12 @@ impl LoadedPlugin {
     /// `handler.plan`: validate a step's `tool` config and decide what to run.
     pub async fn plan(&self, env: &CallEnv, config: &str, context: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "plan")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
-        let result = async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_plan(&mut store, &config.to_owned(), &context.to_owned()).await
-        }
-        .await;
+        let (mut store, instance) = self.instantiate_tool(env).await;
+        let (config, context) = (config.to_owned(), context.to_owned());
+        let result = match instance {
+            Ok(tool) => handler!(tool, |handler| handler.call_plan(&mut store, &config, &context).await),
+            Err(e) => Err(e),
+        };
         let planned = fault::settle(self, "plan", &store, result)?;
         fault::check_size(self, "plan", &env.limits, convert::plan_size(&planned))?;
         Ok(planned)
@@ -210,13 +252,13 @@ impl LoadedPlugin {
         outcome: &crate::backend::JobOutcome,
     ) -> Result<Result<String, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "finish")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
         let outcome = convert::outcome_to_wit(outcome);
-        let result = async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_finish(&mut store, &config.to_owned(), &context.to_owned(), &outcome).await
-        }
-        .await;
+        let (mut store, instance) = self.instantiate_tool(env).await;
+        let (config, context) = (config.to_owned(), context.to_owned());
+        let result = match instance {
+            Ok(tool) => handler!(tool, |handler| handler.call_finish(&mut store, &config, &context, &outcome).await),
+            Err(e) => Err(e),
+        };
         let response = fault::settle(self, "finish", &store, result)?;
         fault::check_size(self, "finish", &env.limits, response.as_ref().map_or(0, String::len))?;
         Ok(response)
