@@ -23,6 +23,23 @@ pub fn host_bin() -> PathBuf {
     bin
 }
 
+/// Run the host binary with `args`, `stdin` as its input and its own component cache
+/// (`NOETL_CACHE_DIR`), as a worker or a person runs it.
+pub fn run_host(args: &[&str], stdin: &str, cache: &std::path::Path) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(host_bin())
+        .args(args)
+        .env("NOETL_CACHE_DIR", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// The repository root (for example playbooks).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()

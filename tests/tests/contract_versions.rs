@@ -3,24 +3,10 @@
 //! `exec` and `run`, has its 0.1.0 imports served under the same grants, and receives
 //! rendered values as strings, while a 0.2.0 tool in the same playbook receives them typed.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use noetl_tests::{guests, host_bin};
+use noetl_tests::{guests, run_host as host};
 use serde_json::{Value, json};
-
-fn host(args: &[&str], stdin: &str, cache: &std::path::Path) -> Output {
-    let mut child = Command::new(host_bin())
-        .args(args)
-        .env("NOETL_CACHE_DIR", cache)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn json_out(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

@@ -1,23 +1,9 @@
 //! The CLI as a worker or a person uses it: real `noetl-host` processes.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use noetl_tests::{guests, host_bin};
+use noetl_tests::{guests, run_host as host};
 use serde_json::Value;
-
-fn host(args: &[&str], stdin: &str, cache: &std::path::Path) -> Output {
-    let mut child = Command::new(host_bin())
-        .args(args)
-        .env("NOETL_CACHE_DIR", cache)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn json_out(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)

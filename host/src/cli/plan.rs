@@ -57,7 +57,8 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
                 let mut context = context.clone();
                 context["step"] = json!(step.name);
                 context["execution_id"] = json!(args.execution_id);
-                renderer.render_tool(step, &context).await.map_err(|e| Failure::new(2, format!("{e:#}")))?
+                let typed_values = host.plugins.typed_values(step.tool["kind"].as_str().unwrap_or_default());
+                renderer.render_tool(step, &context, typed_values).await.map_err(|e| Failure::new(2, format!("{e:#}")))?
             }
             None => step.tool.clone(),
         };

@@ -102,8 +102,7 @@ impl Runner<'_> {
             "playbook": playbook.name,
             "playbook_dir": self.base_dir.as_ref().map(|d| d.display().to_string()),
         });
-        // An unknown kind renders typed; `execute` then reports the missing plugin.
-        let typed_values = self.executor.plugins.tool(&tool).ok().is_none_or(|plugin| plugin.contract.typed_values());
+        let typed_values = self.executor.plugins.typed_values(&tool);
         let response = match self.renderer.render_tool(step, &context, typed_values).await {
             Err(error) => json!({"status": "error", "error": format!("{error:#}")}),
             Ok(config) => match self.executor.execute(&config, &call_context, self.base_dir.clone()).await {

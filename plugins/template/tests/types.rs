@@ -111,23 +111,6 @@ fn typed_syntax_errors_describe_what_the_author_wrote() {
 }
 
 #[test]
-fn typed_values_count_templates_and_fuel_like_strings() {
-    let rendered = render(
-        &json!({"a": "{{ workload.items | sum }}", "b": "{{ step }}"}),
-        &context(),
-        &typed(),
-        RecordingSecrets::new(&[]),
-    )
-    .unwrap();
-    assert_eq!(rendered.templates, 2);
-    assert!(
-        rendered.fuel_consumed > 0 && rendered.fuel_consumed < 100,
-        "{}",
-        rendered.fuel_consumed
-    );
-}
-
-#[test]
 fn non_string_values_are_untouched() {
     let tree = json!({"n": 42, "f": 1.5, "b": false, "z": null, "list": [1, true, null, {"x": 2}]});
     assert_eq!(render_lenient(tree.clone()).unwrap(), tree);
@@ -283,18 +266,15 @@ fn includes_and_imports_find_nothing() {
 
 #[test]
 fn reports_how_many_templates_ran_and_the_fuel_used() {
-    let tree = json!({"a": "{{ workload.name }}", "b": "plain", "c": ["{{ step }}"]});
-    let rendered = render(
-        &tree,
-        &context(),
-        &RenderOptions::default(),
-        RecordingSecrets::new(&[]),
-    )
-    .unwrap();
-    assert_eq!(rendered.templates, 2);
-    assert!(
-        rendered.fuel_consumed > 0 && rendered.fuel_consumed < 100,
-        "{}",
-        rendered.fuel_consumed
-    );
+    // Typed or not, a lone expression and a text template count and cost alike.
+    let tree = json!({"a": "{{ workload.name }}", "b": "plain", "c": ["{{ step }}/{{ step }}"]});
+    for options in [RenderOptions::default(), typed()] {
+        let rendered = render(&tree, &context(), &options, RecordingSecrets::new(&[])).unwrap();
+        assert_eq!(rendered.templates, 2);
+        assert!(
+            rendered.fuel_consumed > 0 && rendered.fuel_consumed < 100,
+            "{}",
+            rendered.fuel_consumed
+        );
+    }
 }
