@@ -176,11 +176,13 @@ pub fn call_env(
     fetcher: Option<&HostFetcher>,
 ) -> CallEnv {
     let grant = policy.grant(name);
+    // The `http` capability checks every hop against `grant.http` itself.
+    let http = grant.http.as_ref().and(fetcher).cloned();
     let fetcher = match (fetcher, &grant.fetch) {
         (Some(fetcher), Some(hosts)) => Some(Arc::new(fetcher.with_redirect_grant(hosts.clone())) as Arc<dyn Fetcher>),
         _ => None,
     };
-    let caps = Capabilities { plugin: name.into(), grant, base_dir, fetcher, ..providers.clone() };
+    let caps = Capabilities { plugin: name.into(), grant, base_dir, fetcher, http, ..providers.clone() };
     CallEnv { caps: Arc::new(caps), limits: policy.limits(name) }
 }
 

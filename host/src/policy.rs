@@ -9,6 +9,8 @@
 //!   script:
 //!     kubernetes: { namespaces: [noetl], kinds: [ConfigMap, Secret, Job, Pod] }
 //!     fetch: { hosts: [raw.githubusercontent.com, "*.example.com"] }
+//!   http:                         # a plugin using the `http` capability (any method)
+//!     http: { hosts: [api.example.com] }
 //!     files: { dirs: ["."] }      # relative to the playbook's directory
 //!     limits: { cpu_ms: 5000 }
 //!     jobs:                       # where and as what its job bundles may run
@@ -86,6 +88,11 @@ pub struct PluginGrant {
     pub kubernetes: Option<KubernetesGrant>,
     #[serde(default)]
     pub fetch: Option<FetchGrant>,
+    /// Hosts the `http` capability (any method, headers, body) may reach; patterns as in
+    /// `fetch.hosts`. Separate from `fetch` so that reading documents does not also grant
+    /// writes to an API.
+    #[serde(default)]
+    pub http: Option<FetchGrant>,
     #[serde(default)]
     pub files: Option<FilesGrant>,
     #[serde(default)]

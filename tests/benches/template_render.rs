@@ -95,6 +95,7 @@ fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: 
 fn render_natively(tool: &Value, context: &Value, secrets: &Arc<dyn noetl_plugin_template::SecretLookup>) -> Value {
     let options = noetl_plugin_template::RenderOptions {
         skip_paths: vec!["tool.script.content".into()],
+        typed_values: true,
         ..Default::default()
     };
     let tree = json!({ "tool": tool });
@@ -116,13 +117,13 @@ fn render(c: &mut Criterion) {
         let tool = templated_tool(example, &fixture.overlay);
         let context = fixture.context.as_object().unwrap();
         // Both sides must produce the same tree (and actually render), or the comparison means nothing.
-        let sandboxed = rt.block_on(renderer.render_tool("step", &tool, false, context)).unwrap();
+        let sandboxed = rt.block_on(renderer.render_tool("step", &tool, false, true, context)).unwrap();
         assert_eq!(sandboxed, render_natively(&tool, &fixture.context, &native_secrets), "{example}");
         assert_eq!(sandboxed["job"]["labels"]["team"], "analytics", "{example}");
 
         let mut group = c.benchmark_group(format!("render {example}"));
         group.bench_function("sandboxed", |b| {
-            b.iter(|| rt.block_on(renderer.render_tool("step", &tool, false, context)).unwrap())
+            b.iter(|| rt.block_on(renderer.render_tool("step", &tool, false, true, context)).unwrap())
         });
         group.bench_function("native", |b| b.iter(|| render_natively(&tool, &fixture.context, &native_secrets)));
         group.finish();

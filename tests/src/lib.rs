@@ -9,6 +9,8 @@ pub mod guests {
     pub const HOSTILE: &str = env!("HOSTILE_PLUGIN_WASM");
     pub const FUTURE_CONTRACT: &str = env!("FUTURE_CONTRACT_PLUGIN_WASM");
     pub const SLOW_DESCRIBE: &str = env!("SLOW_DESCRIBE_PLUGIN_WASM");
+    pub const LEGACY_CONTRACT: &str = env!("LEGACY_CONTRACT_PLUGIN_WASM");
+    pub const PREINIT: &str = env!("PREINIT_PLUGIN_WASM");
 }
 
 /// The `noetl-host` binary of this build. Cargo builds it for `cargo test` because the

@@ -155,7 +155,10 @@ async fn a_plugin_for_another_contract_version_is_refused_naming_both() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::FUTURE_CONTRACT).unwrap();
     let error = f.runtime.load(&bytes, "future.wasm", &f.policy).await.err().expect("must be refused").to_string();
-    assert_contains(&error, &["future.wasm was built for contract noetl:plugin@0.2.0", "this host implements noetl:plugin@0.1.0"]);
+    assert_contains(
+        &error,
+        &["future.wasm was built for contract noetl:plugin@1.0.0", "this host supports noetl:plugin@0.1.x and noetl:plugin@0.2.x"],
+    );
     f.assert_still_serves().await;
 }
 

@@ -22,7 +22,7 @@ fn plugins_list_shows_builtins_third_party_and_rejected() {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     let transform = listing["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "json-transform").unwrap();
-    assert_eq!(transform["contract"], "noetl:plugin@0.1.0");
+    assert_eq!(transform["contract"], "noetl:plugin@0.2.0");
     assert_eq!(transform["version"], "0.1.0");
     // Requested capabilities are what the component imports: none for a pure transform,
     // the three it calls for the hostile plugin.
@@ -30,10 +30,10 @@ fn plugins_list_shows_builtins_third_party_and_rejected() {
     let hostile = listing["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
     let mut caps: Vec<&str> = hostile["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     caps.sort();
-    assert_eq!(caps, ["fetch", "files", "kubernetes"], "{hostile}");
+    assert_eq!(caps, ["fetch", "files", "http", "kubernetes"], "{hostile}");
     let rejected = listing["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 1);
-    assert!(rejected[0]["reason"].as_str().unwrap().contains("noetl:plugin@0.2.0"), "{rejected:?}");
+    assert!(rejected[0]["reason"].as_str().unwrap().contains("noetl:plugin@1.0.0"), "{rejected:?}");
 }
 
 #[test]

@@ -39,12 +39,12 @@ async fn fixture() -> Fixture {
 impl Fixture {
     async fn render(&self, tool: Value) -> anyhow::Result<Value> {
         let context = json!({"workload": {"port": 8080, "name": "ada"}, "earlier": {"result": {"count": 5}}});
-        self.renderer.render_tool("s", &tool, false, context.as_object().unwrap()).await
+        self.renderer.render_tool("s", &tool, false, true, context.as_object().unwrap()).await
     }
 
     async fn assert_still_renders(&self) {
         let rendered = self.render(json!({"kind": "script", "args": {"port": "{{ workload.port }}"}})).await.unwrap();
-        assert_eq!(rendered["args"]["port"], "8080", "strings stay strings");
+        assert_eq!(rendered["args"]["port"], 8080, "a lone expression keeps its type");
     }
 }
 
@@ -89,5 +89,20 @@ async fn script_content_is_not_rendered_unless_the_step_opts_in() {
     let tool = json!({"kind": "script", "script": {"type": "inline", "content": "print('{{ not a template }}')"}, "args": {"n": "{{ earlier.result.count }}"}});
     let rendered = f.render(tool).await.unwrap();
     assert_eq!(rendered["script"]["content"], "print('{{ not a template }}')");
-    assert_eq!(rendered["args"]["n"], "5");
+    assert_eq!(rendered["args"]["n"], 5);
+}
+
+/// The host asks for typed values per tool: 0.2.x tools get a lone `{{ expr }}` as the
+/// expression's JSON value, 0.1.x tools (`typed_values = false`) keep getting strings.
+#[tokio::test]
+async fn the_component_renders_typed_values_only_when_asked() {
+    let f = fixture().await;
+    let tool = json!({"kind": "x", "args": {"port": "{{ workload.port }}", "all": "{{ workload }}", "text": "port {{ workload.port }}", "code": "007"}});
+    let context = json!({"workload": {"port": 8080, "name": "ada"}});
+    let typed = f.renderer.render_tool("s", &tool, false, true, context.as_object().unwrap()).await.unwrap();
+    assert_eq!(typed["args"], json!({"port": 8080, "all": {"port": 8080, "name": "ada"}, "text": "port 8080", "code": "007"}));
+    let strings = f.renderer.render_tool("s", &tool, false, false, context.as_object().unwrap()).await.unwrap();
+    assert_eq!(strings["args"]["port"], "8080");
+    assert_eq!(strings["args"]["code"], "007");
+    assert!(strings["args"]["all"].is_string(), "{strings}");
 }

@@ -4,8 +4,10 @@
 
 mod fetch;
 mod files;
+mod http;
 mod kube_secret;
 mod kubernetes;
+mod legacy;
 mod log;
 mod secrets;
 
@@ -17,6 +19,7 @@ pub use kube_secret::PolicyScopedSecret;
 pub use kubernetes::KubeApi;
 
 use crate::bindings::types::CapabilityError;
+use crate::fetch::HostFetcher;
 use crate::policy::PluginGrant;
 use crate::redact::Redactor;
 use crate::secrets::SecretResolver;
@@ -32,6 +35,8 @@ pub struct Capabilities {
     pub base_dir: Option<PathBuf>,
     pub kubernetes: Option<Arc<dyn KubeApi>>,
     pub fetcher: Option<Arc<dyn Fetcher>>,
+    /// The HTTP client behind the `http` capability (the fetcher's).
+    pub http: Option<HostFetcher>,
     pub secrets: Option<Arc<SecretResolver>>,
     /// Secret values known to the host; removed from everything a plugin logs.
     pub redactor: Redactor,

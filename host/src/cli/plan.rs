@@ -58,7 +58,11 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
             Some((renderer, context)) => {
                 let mut context = context.as_object().cloned().unwrap_or_default();
                 context.insert("execution_id".into(), json!(args.execution_id));
-                renderer.render_tool(&step.name, &task.config, step.render_script, &context).await.map_err(|e| Failure::new(2, format!("{e:#}")))?
+                let typed_values = host.plugins.typed_values(task.config["kind"].as_str().unwrap_or_default());
+                renderer
+                    .render_tool(&step.name, &task.config, step.render_script, typed_values, &context)
+                    .await
+                    .map_err(|e| Failure::new(2, format!("{e:#}")))?
             }
             None => task.config.clone(),
         };

@@ -160,6 +160,7 @@ async fn inspect(global: &GlobalArgs, name: &str, output: OutputFormat) -> Resul
         .find(|p| if is_path { p.origin == name } else { p.name == name })
         .ok_or_else(|| Failure::new(2, format!("no plugin named `{name}`; see `noetl-host plugins list`")))?;
     let mut detail = summary(plugin, &loaded.policy, setup::uses_cluster(&global, &loaded.policy));
+    detail["init"] = json!(plugin.contract.init);
     detail["granted"] = serde_json::to_value(loaded.policy.grant(&plugin.name)).unwrap_or_default();
     // The effective job grant (a built-in tool's default included); null: its jobs are refused.
     detail["job_grant"] = serde_json::to_value(loaded.policy.job_grant(&plugin.name)).unwrap_or_default();

@@ -37,7 +37,8 @@ pub async fn run(global: &GlobalArgs, args: RenderArgs) -> Result<u8, Failure> {
     let loaded = setup::load(global).await?;
     let secrets = setup::secrets(global, &loaded).await?;
     let renderer = setup::renderer(&loaded, &secrets, args.strict)?;
-    let options = RenderOptions { strict_undefined: args.strict, skip_paths: Vec::new() };
+    // As for a tool built for the current contract: a lone `{{ expr }}` keeps its JSON type.
+    let options = RenderOptions { strict_undefined: args.strict, skip_paths: Vec::new(), typed_values: true };
     let rendered = renderer
         .plugin
         .render(&renderer.env, &tree.to_string(), &context.to_string(), &options)
@@ -49,7 +50,10 @@ pub async fn run(global: &GlobalArgs, args: RenderArgs) -> Result<u8, Failure> {
     if from_file {
         print!("{}", serde_yaml::to_string(&rendered).unwrap_or_default());
     } else {
-        println!("{}", rendered["template"].as_str().unwrap_or_default());
+        match &rendered["template"] {
+            Value::String(text) => println!("{text}"),
+            typed => println!("{typed}"),
+        }
     }
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! The fetcher behind the `fetch` capability: `http(s)://` through reqwest, `s3://` and
-//! `gs://` through object_store.
+//! `gs://` through object_store. Its HTTP client also serves the `http` capability
+//! ([`HostFetcher::send`]).
 //!
 //! The capability (`capability/fetch.rs`) checks the first URL's host against the plugin's
 //! grant. Redirects are followed here, so the redirect targets are checked here: a redirect
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
+pub use http::{HttpRequest, HttpResponse};
 pub use options::{CloudEnvironment, FetchOptions};
 
 use crate::bindings::types::CapabilityError;
@@ -66,9 +68,13 @@ impl HostFetcher {
         let fetching = async {
             match url.scheme() {
                 "http" | "https" => {
-                    let redirects = http::RedirectRule { first: &url, grant: self.redirect_grant.as_ref(), max: self.shared.options.max_redirects };
-                    let client = self.shared.http.get_or_try_init(|| async { http::client(&self.shared.options) }).await?;
-                    http::get(client, &url, max_bytes, &redirects).await
+                    let redirects = http::RedirectRule {
+                        first: &url,
+                        grant: self.redirect_grant.as_ref(),
+                        grant_key: "plugins.<name>.fetch.hosts",
+                        max: self.shared.options.max_redirects,
+                    };
+                    http::get(self.http_client().await?, &url, max_bytes, &redirects).await
                 }
                 "s3" => self.shared.objects.get(object::Cloud::S3, &url, max_bytes).await,
                 "gs" => self.shared.objects.get(object::Cloud::Gcs, &url, max_bytes).await,
@@ -88,6 +94,33 @@ impl HostFetcher {
     }
 }
 
+impl HostFetcher {
+    async fn http_client(&self) -> Result<&reqwest::Client, CapabilityError> {
+        self.shared.http.get_or_try_init(|| async { http::client(&self.shared.options) }).await
+    }
+
+    /// Send one request of the `http` capability. The caller has checked that `url`'s host
+    /// is granted; redirects (when `request.follow_redirects`) may reach the same host or
+    /// any host `grant` allows, `grant_key` naming that grant in denials. The body is
+    /// refused (`too-large`) past `max_bytes`; the whole exchange is bounded by the
+    /// request's timeout, capped at [`FetchOptions::total_timeout`].
+    pub async fn send(&self, url: &Url, request: HttpRequest, max_bytes: u64, grant: &FetchGrant, grant_key: &str) -> Result<HttpResponse, CapabilityError> {
+        let options = &self.shared.options;
+        let timeout = request.timeout.map_or(options.total_timeout, |asked| asked.min(options.total_timeout));
+        let method = request.method.clone();
+        let redirects = http::RedirectRule { first: url, grant: Some(grant), grant_key, max: options.max_redirects };
+        let sending = async { http::send(self.http_client().await?, url, request, max_bytes, &redirects).await };
+        tokio::time::timeout(timeout, sending).await.unwrap_or_else(|_| {
+            Err(CapabilityError::Failed(format!(
+                "{method} {} did not finish within {} s (the request's timeout-ms, capped at the host's {} s)",
+                redacted(url),
+                timeout.as_secs_f64(),
+                options.total_timeout.as_secs_f64()
+            )))
+        })
+    }
+}
+
 impl Fetcher for HostFetcher {
     // Spelled out: the capability's `FetchFuture` alias is private to its module.
     fn get<'a>(&'a self, uri: &'a str, max_bytes: u64) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, CapabilityError>> + Send + 'a>> {
@@ -97,7 +130,7 @@ impl Fetcher for HostFetcher {
 
 /// A URL as errors show it: the password and the query (signed URLs carry credentials
 /// there) are replaced, everything else names the document.
-fn redacted(url: &Url) -> String {
+pub(crate) fn redacted(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("***"));

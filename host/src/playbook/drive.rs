@@ -288,7 +288,8 @@ impl Runner<'_> {
             args.insert("_total".into(), json!(iterator.total));
         }
         let started = Instant::now();
-        let config = self.renderer.render_tool(&step.name, &config, step.render_script, context).await?;
+        let typed_values = self.executor.plugins.typed_values(config["kind"].as_str().unwrap_or_default());
+        let config = self.renderer.render_tool(&step.name, &config, step.render_script, typed_values, context).await?;
         if config.get("kind").and_then(Value::as_str) == Some("playbook") {
             return self.call_playbook(&step.name, &config).await;
         }
@@ -310,7 +311,7 @@ impl Runner<'_> {
         context.insert("result".into(), with_data_accessor(data));
         context.insert("output".into(), with_data_accessor(data));
         context.insert(step.name.clone(), with_data_accessor(data));
-        let rendered = self.renderer.render(&step.name, "vars", &Value::Object(vars.clone()), &context, Vec::new()).await?;
+        let rendered = self.renderer.render(&step.name, "vars", &Value::Object(vars.clone()), &context, Vec::new(), true).await?;
         self.refuse_secrets(&step.name, &rendered)?;
         Ok(rendered.as_object().cloned().unwrap_or_default())
     }
@@ -326,7 +327,7 @@ impl Runner<'_> {
         }
         context.insert("workload".into(), doc.workload.clone());
         context.insert("execution_id".into(), json!(self.execution_id));
-        let rendered = self.renderer.render("playbook", "vars", &Value::Object(doc.vars.clone()), &context, Vec::new()).await?;
+        let rendered = self.renderer.render("playbook", "vars", &Value::Object(doc.vars.clone()), &context, Vec::new(), true).await?;
         self.refuse_secrets("playbook", &rendered)?;
         Ok(rendered.as_object().cloned().unwrap_or_default())
     }

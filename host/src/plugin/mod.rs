@@ -24,6 +24,7 @@ pub use state::HostState;
 
 use crate::bindings::template_engine::{TemplateEngine, TemplateEnginePre};
 use crate::bindings::tool::{Tool, ToolPre};
+use crate::bindings::tool_0_1::{Tool as Tool01, ToolPre as ToolPre01};
 use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
 use crate::cache::{ArtifactCache, CacheOutcome};
 use crate::capability::Capabilities;
@@ -45,7 +46,32 @@ pub struct PluginRuntime {
 
 enum Pre {
     Tool(ToolPre<HostState>),
+    /// A tool built for contract 0.1.x: called through its own (0.1.0) export bindings.
+    Tool01(ToolPre01<HostState>),
     Template(TemplateEnginePre<HostState>),
+}
+
+/// An instantiated tool of either contract version. Both versions' `handler` functions
+/// take and return the same Rust types (the 0.1.0 `types` are mapped onto 0.2.0's), so a
+/// call is written once and `handler!` picks the version's export.
+enum ToolInstance {
+    Current(Tool),
+    V01(Tool01),
+}
+
+macro_rules! handler {
+    ($instance:expr, |$handler:ident| $call:expr) => {
+        match $instance {
+            ToolInstance::Current(tool) => {
+                let $handler = tool.noetl_plugin_handler();
+                $call
+            }
+            ToolInstance::V01(tool) => {
+                let $handler = tool.noetl_plugin_handler();
+                $call
+            }
+        }
+    };
 }
 
 /// A plugin ready to be called.
@@ -80,9 +106,12 @@ impl CallEnv {
 
 impl PluginRuntime {
     pub fn new(engine: HostEngine, cache: ArtifactCache) -> anyhow::Result<Self> {
+        // Both contract versions' imports in one linker: their names differ by version
+        // (`noetl:plugin/log@0.1.0`, `...@0.2.0`), and 0.1.0's delegate to 0.2.0's.
         let mut tool_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut tool_linker)?;
         Tool::add_to_linker::<_, HasSelf<HostState>>(&mut tool_linker, |state| state)?;
+        Tool01::add_to_linker::<_, HasSelf<HostState>>(&mut tool_linker, |state| state)?;
         let mut template_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
         TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
@@ -114,8 +143,12 @@ impl PluginRuntime {
         let mut plugin = match contract.role {
             Role::Tool => {
                 let instance_pre = self.tool_linker.instantiate_pre(&component).map_err(link_error)?;
-                let pre = ToolPre::new(instance_pre).map_err(link_error)?;
-                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre: Pre::Tool(pre) }
+                let pre = if contract.is_legacy() {
+                    Pre::Tool01(ToolPre01::new(instance_pre).map_err(link_error)?)
+                } else {
+                    Pre::Tool(ToolPre::new(instance_pre).map_err(link_error)?)
+                };
+                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre }
             }
             Role::TemplateEngine => {
                 let instance_pre = self.template_linker.instantiate_pre(&component).map_err(link_error)?;
@@ -180,9 +213,23 @@ impl LoadedPlugin {
         store
     }
 
-    fn tool_pre(&self) -> &ToolPre<HostState> {
+    /// A fresh store and a fresh instance of this tool (of whichever contract version).
+    /// A fresh store for one call, on the engine this plugin was compiled for.
+    fn call_store(&self, env: &CallEnv) -> Store<HostState> {
+        let engine = match &self.pre {
+            Pre::Tool(pre) => pre.engine(),
+            Pre::Tool01(pre) => pre.engine(),
+            Pre::Template(pre) => pre.engine(),
+        };
+        self.new_store(engine, env)
+    }
+
+    /// A fresh, never-called instance of this tool, through the export bindings of the
+    /// contract version it was built for.
+    async fn instantiate_tool(&self, store: &mut Store<HostState>) -> wasmtime::Result<ToolInstance> {
         match &self.pre {
-            Pre::Tool(pre) => pre,
+            Pre::Tool(pre) => pre.instantiate_async(store).await.map(ToolInstance::Current),
+            Pre::Tool01(pre) => pre.instantiate_async(store).await.map(ToolInstance::V01),
             Pre::Template(_) => unreachable!("callers check the role"),
         }
     }
@@ -197,11 +244,11 @@ impl LoadedPlugin {
 
     async fn describe(&self, env: &CallEnv) -> Result<ToolInfo, PluginError> {
         self.expect_role(Role::Tool, "describe")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
+        let mut store = self.call_store(env);
         let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_describe(&mut store).await
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_describe(&mut store).await)
         })
         .await;
         let info = fault::settle(self, "describe", &store, result)?;
@@ -212,11 +259,12 @@ impl LoadedPlugin {
     /// `handler.plan`: validate a step's `tool` config and decide what to run.
     pub async fn plan(&self, env: &CallEnv, config: &str, context: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "plan")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
+        let (config, context) = (config.to_owned(), context.to_owned());
+        let mut store = self.call_store(env);
         let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_plan(&mut store, &config.to_owned(), &context.to_owned()).await
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_plan(&mut store, &config, &context).await)
         })
         .await;
         let planned = fault::settle(self, "plan", &store, result)?;
@@ -233,12 +281,13 @@ impl LoadedPlugin {
         outcome: &crate::backend::JobOutcome,
     ) -> Result<Result<String, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "finish")?;
-        let mut store = self.new_store(self.tool_pre().engine(), env);
         let outcome = convert::outcome_to_wit(outcome);
+        let (config, context) = (config.to_owned(), context.to_owned());
+        let mut store = self.call_store(env);
         let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = self.tool_pre().instantiate_async(&mut store).await?;
-            tool.noetl_plugin_handler().call_finish(&mut store, &config.to_owned(), &context.to_owned(), &outcome).await
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_finish(&mut store, &config, &context, &outcome).await)
         })
         .await;
         let response = fault::settle(self, "finish", &store, result)?;
@@ -256,7 +305,7 @@ impl LoadedPlugin {
     ) -> Result<Result<String, RenderError>, PluginError> {
         self.expect_role(Role::TemplateEngine, "render")?;
         let Pre::Template(pre) = &self.pre else { unreachable!("role checked above") };
-        let mut store = self.new_store(pre.engine(), env);
+        let mut store = self.call_store(env);
         let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
             let engine = pre.instantiate_async(&mut store).await?;

@@ -105,6 +105,13 @@ impl PluginSet {
         })
     }
 
+    /// Whether steps of tool kind `kind` are rendered with typed values: yes unless its
+    /// plugin was built for contract 0.1.x. An unknown kind renders typed; running the step
+    /// then reports the missing plugin.
+    pub fn typed_values(&self, kind: &str) -> bool {
+        self.tools.get(kind).is_none_or(|plugin| plugin.contract.typed_values())
+    }
+
     pub fn template_engine(&self) -> anyhow::Result<&Arc<LoadedPlugin>> {
         self.template.as_ref().ok_or_else(|| anyhow::anyhow!("no template engine plugin is loaded"))
     }

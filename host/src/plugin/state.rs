@@ -21,6 +21,8 @@ pub struct HostState {
     pub(crate) memory: MemoryLimiter,
     pub(crate) stderr: TailBuffer,
     pub(crate) caps: Arc<Capabilities>,
+    /// The plugin's `max_response_mib`: also the cap on an `http` response body.
+    pub(crate) max_response_bytes: u64,
 }
 
 impl HostState {
@@ -36,6 +38,7 @@ impl HostState {
             memory: MemoryLimiter::new(limits.memory_bytes),
             stderr,
             caps,
+            max_response_bytes: limits.max_response_bytes,
         }
     }
 

@@ -81,7 +81,7 @@ fn bad_configs_name_the_field_and_the_fix() {
             "type is a number",
             set("/script/type", json!(5)),
             "tool.script.type",
-            "quote the value",
+            "use one of: inline, local, http, gcs, s3",
         ),
         (
             "unknown type",
@@ -315,10 +315,10 @@ fn bad_configs_name_the_field_and_the_fix() {
             "start with a letter or '_'",
         ),
         (
-            "env value a number",
-            set("/job/env", json!({"PORT": 8080})),
+            "env value a list",
+            set("/job/env", json!({"PORT": [8080]})),
             "tool.job.env.PORT",
-            "quote the value",
+            "write a string (a number or boolean is taken as its text)",
         ),
         (
             "env reserved name",
@@ -354,10 +354,10 @@ fn bad_configs_name_the_field_and_the_fix() {
             "e.g. pandas",
         ),
         (
-            "dependency a number",
-            set("/job/install_dependencies", json!(["pandas", 2])),
+            "dependency a mapping",
+            set("/job/install_dependencies", json!(["pandas", {"numpy": 2}])),
             "tool.job.install_dependencies[1]",
-            "quote the value",
+            "write a string, e.g. pandas==2.2.3",
         ),
         (
             "dependencies a string",

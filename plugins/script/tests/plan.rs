@@ -335,6 +335,29 @@ fn local_scripts_come_from_content_or_a_file() {
     );
 }
 
+/// Since contract 0.2.0 a lone `{{ expr }}` reaches the plugin with the expression's JSON
+/// type; fields that must be text take a number or boolean as its text.
+#[test]
+fn typed_values_in_text_fields_become_their_text() {
+    let job = json!({
+        "env": {"PORT": 8080, "DEBUG": true, "RATIO": 0.5, "NAME": "ada"},
+        "labels": {"version": 2}, "annotations": {"example.com/replicas": 3},
+        "node_selector": {"gpu": false},
+        "tolerations": [{"key": "tier", "operator": "Equal", "value": 1, "effect": "NoSchedule"}],
+    });
+    let bundle = plan(&inline("print(1)", job), &common::context("s"), &NoSources).unwrap();
+    assert_eq!(
+        body(&bundle, "Secret")["stringData"],
+        json!({"DEBUG": "true", "NAME": "ada", "PORT": "8080", "RATIO": "0.5"})
+    );
+    let job = body(&bundle, "Job");
+    assert_eq!(job["metadata"]["labels"]["version"], "2");
+    assert_eq!(job["metadata"]["annotations"]["example.com/replicas"], "3");
+    let pod = pod(&bundle);
+    assert_eq!(pod["nodeSelector"], json!({"gpu": "false"}));
+    assert_eq!(pod["tolerations"][0]["value"], "1");
+}
+
 #[test]
 fn optional_job_fields_reach_the_pod() {
     let job = json!({

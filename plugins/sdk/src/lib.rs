@@ -34,7 +34,7 @@ pub use context::Context;
 pub use serde_json::{self, Map, Value, json};
 
 /// The contract version this SDK builds plugins for (the WIT package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// A tool plugin. `plan` is required; `finish` only for tools whose `plan` returns a job.
 pub trait Tool {

@@ -24,6 +24,7 @@ impl Guest for TemplateEngine {
         let options = RenderOptions {
             strict_undefined: options.strict_undefined,
             skip_paths: options.skip_paths,
+            typed_values: options.typed_values,
             ..RenderOptions::default()
         };
         match crate::render(&tree, &context, &options, Arc::new(HostSecrets)) {

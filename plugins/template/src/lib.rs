@@ -9,8 +9,11 @@
 //!
 //! Rules the engine enforces (see `tree.rs` for the walk, `environment.rs` for the dialect):
 //! - one pass: rendered output is never rendered again, so `{{` produced by a value stays literal;
-//! - types preserved: a string renders to a string, every other JSON value is left untouched,
-//!   object keys are never rendered;
+//! - types: with `typed_values` (what the host asks for tools built for contract 0.2.x) a
+//!   string that is exactly one `{{ expr }}` renders to the expression's JSON value and every
+//!   other string to a string; without it (0.1.x tools) every string renders to a string.
+//!   Other JSON values are left untouched, object keys are never rendered, and text without
+//!   a template is never reinterpreted (`"007"` stays `"007"`);
 //! - `skip_paths` subtrees (for example `tool.script.content`) pass through verbatim;
 //! - secrets are always strict: a secret the host cannot resolve fails the render, even in
 //!   lenient mode and even behind `default` or `is defined`;
@@ -24,8 +27,8 @@
 //! - `context`: a JSON object whose top-level keys become the variables:
 //!   `{"workload": {...}, "execution_id": "...", "step": "...", "<earlier step>": <its result>}`
 //!   (a `secrets` key is ignored: `secrets` always resolves through the `secrets.get` import);
-//! - `options`: `strict-undefined` (false = undefined renders empty) and `skip-paths`
-//!   (for a script step at least `tool.script.content`).
+//! - `options`: `strict-undefined` (false = undefined renders empty), `skip-paths`
+//!   (for a script step at least `tool.script.content`) and `typed-values`.
 //!
 //! It returns the rendered tree as JSON text, or `render-error { path, message }`. A failed
 //! secret's message is the host's `secrets.get` error text, so the host must redact errors

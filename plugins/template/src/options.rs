@@ -30,6 +30,12 @@ pub struct RenderOptions {
     /// Dotted paths (`tool.script.content`, array items as `args.items[0]`) whose subtree
     /// is passed through untouched.
     pub skip_paths: Vec<String>,
+    /// Give a string that is exactly one `{{ expr }}` (whitespace around it allowed) the
+    /// expression's JSON value: number, bool, list, map or null; an undefined value in
+    /// lenient mode becomes `""`. Every other string stays a string, and text without a
+    /// template is never reinterpreted (`"007"` stays `"007"`). When false (the 0.1.0
+    /// contract's rule, and the default here) every rendered string stays a string.
+    pub typed_values: bool,
     /// Work budget for the whole tree; see [`DEFAULT_FUEL`].
     pub fuel: u64,
 }
@@ -39,6 +45,7 @@ impl Default for RenderOptions {
         RenderOptions {
             strict_undefined: false,
             skip_paths: Vec::new(),
+            typed_values: false,
             fuel: DEFAULT_FUEL,
         }
     }

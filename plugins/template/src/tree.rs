@@ -30,13 +30,26 @@ struct Job<'t> {
     /// JSON pointer to put the output back: `/tool/job/env/API_KEY`.
     pointer: String,
     source: &'t str,
+    /// With typed values, for a string that is one lone `{{ expr }}`: the template that
+    /// stores the expression's value in [`VALUE_VARIABLE`] instead of printing it.
+    value_source: Option<String>,
+}
+
+/// The variable a typed-value template assigns; read back from the template's state.
+const VALUE_VARIABLE: &str = "__noetl_typed_value";
+
+/// What one string rendered to.
+enum Output {
+    Text(String),
+    Value(Json),
 }
 
 /// Render every string of `tree` that contains template syntax, with `context`'s top-level
 /// keys as variables (`workload`, `execution_id`, `step`, earlier step results by step
 /// name) plus `secrets`, resolved lazily through `secrets`.
 ///
-/// Strings stay strings, other values and object keys are untouched, subtrees under
+/// Strings stay strings (with `options.typed_values`, a lone `{{ expr }}` becomes the
+/// expression's JSON value), other values and object keys are untouched, subtrees under
 /// `options.skip_paths` are copied verbatim, and nothing is rendered twice.
 pub fn render(
     tree: &Json,
@@ -54,6 +67,12 @@ pub fn render(
         &options.skip_paths,
         &mut jobs,
     );
+    if options.typed_values {
+        for job in &mut jobs {
+            job.value_source = lone_expression(job.source)
+                .map(|expression| format!("{{% set {VALUE_VARIABLE} = ({expression}) %}}"));
+        }
+    }
 
     let mut env = environment::build(options);
     let mut output = tree.clone();
@@ -61,7 +80,7 @@ pub fn render(
     for job in &jobs {
         // The budget is for the whole tree, so each string gets what the previous left.
         env.set_fuel(Some(fuel_left));
-        let rendered = render_string(&env, job, &context, options.fuel);
+        let rendered = render_string(&env, job, &context, options);
         // A failed secret lookup fails the string even if the template swallowed the error,
         // and its message (naming the secret and the providers tried) wins over minijinja's,
         // which may only describe the invalid value the lookup left behind.
@@ -71,12 +90,15 @@ pub fn render(
                 format!("undefined value: {message}"),
             ));
         }
-        let (text, consumed) = rendered?;
+        let (rendered, consumed) = rendered?;
         fuel_left = fuel_left.saturating_sub(consumed);
         let slot = output
             .pointer_mut(&job.pointer)
             .expect("the pointer was collected from this tree");
-        *slot = Json::String(text);
+        *slot = match rendered {
+            Output::Text(text) => Json::String(text),
+            Output::Value(value) => value,
+        };
     }
     Ok(Rendered {
         value: output,
@@ -89,19 +111,69 @@ fn render_string<'s>(
     env: &Environment<'s>,
     job: &'s Job<'_>,
     context: &Value,
-    fuel_budget: u64,
-) -> Result<(String, u64), RenderError> {
+    options: &RenderOptions,
+) -> Result<(Output, u64), RenderError> {
     let failed =
-        |error: minijinja::Error| RenderError::from_template(&job.path, &error, fuel_budget);
+        |error: minijinja::Error| RenderError::from_template(&job.path, &error, options.fuel);
+    let source = job.value_source.as_deref().unwrap_or(job.source);
     let template = env
-        .template_from_named_str(&job.path, job.source)
+        .template_from_named_str(&job.path, source)
+        .or_else(|error| match job.value_source {
+            // Report a syntax error against what the author wrote, not the `set` around it.
+            Some(_) => env.template_from_named_str(&job.path, job.source),
+            None => Err(error),
+        })
         .map_err(failed)?;
     let captured = template.render_captured(context.clone()).map_err(failed)?;
     let consumed = captured
         .state()
         .fuel_levels()
         .map_or(0, |(consumed, _remaining)| consumed);
-    Ok((captured.into_output(), consumed))
+    if job.value_source.is_none() {
+        return Ok((Output::Text(captured.into_output()), consumed));
+    }
+    let value = captured
+        .state()
+        .lookup(VALUE_VARIABLE)
+        .unwrap_or(Value::UNDEFINED);
+    Ok((Output::Value(typed_value(job, &value, options)?), consumed))
+}
+
+/// The JSON value of a lone expression. Undefined is `""` in lenient mode (what the string
+/// rule prints) and an error in strict mode: a `set` does not fail on undefined by itself.
+fn typed_value(job: &Job<'_>, value: &Value, options: &RenderOptions) -> Result<Json, RenderError> {
+    if value.is_undefined() {
+        return if options.strict_undefined {
+            Err(RenderError::new(
+                job.path.clone(),
+                format!("undefined value: `{}` is not defined", job.source.trim()),
+            ))
+        } else {
+            Ok(Json::String(String::new()))
+        };
+    }
+    serde_json::to_value(value).map_err(|e| {
+        RenderError::new(
+            job.path.clone(),
+            format!(
+                "the value of `{}` cannot be written as JSON ({e}); convert it in the template, \
+                 for example with `| string` or `| tojson`",
+                job.source.trim()
+            ),
+        )
+    })
+}
+
+/// The expression of a string that is exactly one `{{ expr }}` (surrounding whitespace and
+/// whitespace-control markers allowed), or `None` for any other string, which renders as text.
+fn lone_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
+    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
+    let more_syntax = ["{{", "}}", "{%", "%}", "{#", "#}"]
+        .iter()
+        .any(|delimiter| inner.contains(delimiter));
+    (!more_syntax && !inner.trim().is_empty()).then_some(inner)
 }
 
 /// The variables templates see. `secrets` always comes from the host's providers: a
@@ -146,6 +218,7 @@ fn collect<'t>(
                 path: path.clone(),
                 pointer: pointer.clone(),
                 source: text,
+                value_source: None,
             });
         }
         Json::Object(map) => {
@@ -238,6 +311,27 @@ mod tests {
                 ("a/b~c".to_string(), "/a~1b~0c".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn only_a_lone_expression_is_typed() {
+        assert_eq!(
+            lone_expression("{{ workload.port }}"),
+            Some(" workload.port ")
+        );
+        assert_eq!(lone_expression("  {{- x -}}\n"), Some(" x "));
+        assert_eq!(lone_expression("{{ -1 }}"), Some(" -1 "));
+        for text in [
+            "port {{ x }}",
+            "{{ a }}{{ b }}",
+            "{{ a }} and {{ b }}",
+            "{% if a %}{{ a }}{% endif %}",
+            "{{ '}}' }}",
+            "{{ }}",
+            "007",
+        ] {
+            assert_eq!(lone_expression(text), None, "{text}");
+        }
     }
 
     #[test]

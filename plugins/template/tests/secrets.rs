@@ -21,6 +21,22 @@ fn a_referenced_secret_is_resolved() {
 }
 
 #[test]
+fn a_typed_secret_is_its_text() {
+    let secrets = RecordingSecrets::new(&[("PORT", "8080")]);
+    let options = RenderOptions {
+        typed_values: true,
+        ..RenderOptions::default()
+    };
+    let out = render_with(
+        json!({"a": "{{ secrets.PORT }}", "b": "{{ secrets.PORT | int }}"}),
+        &options,
+        secrets,
+    )
+    .unwrap();
+    assert_eq!(out, json!({"a": "8080", "b": 8080}));
+}
+
+#[test]
 fn only_referenced_secrets_are_requested_and_each_once() {
     let secrets = RecordingSecrets::new(&[("A", "1"), ("B", "2")]);
     let tree = json!({"x": "{{ secrets.A }}", "y": ["{{ secrets.A }}{{ secrets['A'] }}"], "z": "{{ workload.name }}"});
@@ -65,7 +81,17 @@ fn a_missing_secret_never_renders_empty_whatever_the_template_does() {
         "{{ secrets.MISSING is undefined }}",
         "{{ [secrets] | map(attribute='MISSING') | list }}",
     ] {
-        for options in [RenderOptions::default(), strict()] {
+        // Typed values too: a lone `{{ secrets.X ... }}` goes the typed path.
+        let typed = |options: RenderOptions| RenderOptions {
+            typed_values: true,
+            ..options
+        };
+        for options in [
+            RenderOptions::default(),
+            strict(),
+            typed(RenderOptions::default()),
+            typed(strict()),
+        ] {
             let result = render_with(json!(template), &options, RecordingSecrets::new(&[]));
             let error = result.expect_err(template);
             assert!(

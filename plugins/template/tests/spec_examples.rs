@@ -42,6 +42,8 @@ fn render_step(
     let context = json!({"workload": {}, "execution_id": "exec-1", "step": step["step"]});
     let options = RenderOptions {
         skip_paths: vec!["tool.script.content".into()],
+        // What the host asks for a tool built for contract 0.2.x (the script plugin).
+        typed_values: true,
         ..RenderOptions::default()
     };
     render(step, &context, &options, secrets)

@@ -6,10 +6,108 @@ use common::*;
 use noetl_plugin_template::{RenderOptions, render};
 use serde_json::json;
 
+fn typed() -> RenderOptions {
+    RenderOptions {
+        typed_values: true,
+        ..RenderOptions::default()
+    }
+}
+
+fn render_typed(
+    tree: serde_json::Value,
+) -> Result<serde_json::Value, noetl_plugin_template::RenderError> {
+    render_with(tree, &typed(), RecordingSecrets::new(&[]))
+}
+
 #[test]
-fn a_templated_number_stays_a_string() {
-    let out = render_lenient(json!({"env": {"PORT": "{{ workload.port }}"}})).unwrap();
-    assert_eq!(out, json!({"env": {"PORT": "8080"}}));
+fn a_lone_expression_keeps_its_json_type() {
+    let out = render_typed(json!({
+        "port": "{{ workload.port }}",
+        "spaced": "  {{ workload.port }}\n",
+        "enabled": "{{ workload.enabled }}",
+        "ratio": "{{ workload.ratio }}",
+        "items": "{{ workload.items }}",
+        "sum": "{{ workload.items | sum }}",
+        "nothing": "{{ none }}",
+        "rows": "{{ fetch_data.data.rows }}",
+        "name": "{{ workload.name }}",
+    }))
+    .unwrap();
+    assert_eq!(
+        out,
+        json!({"port": 8080, "spaced": 8080, "enabled": true, "ratio": 0.5, "items": [1, 2, 3],
+               "sum": 6, "nothing": null, "rows": 3, "name": "Alice"})
+    );
+}
+
+#[test]
+fn a_map_becomes_a_json_object_never_python_repr() {
+    let out = render_typed(
+        json!({"data": "{{ fetch_data.data }}", "literal": "{{ {'a': 1, 'b': none} }}"}),
+    )
+    .unwrap();
+    assert_eq!(out["data"], json!({"rows": 3, "output": "{\"a\": [1, 2]}"}));
+    assert_eq!(out["literal"], json!({"a": 1, "b": null}));
+    // Inside text a map is still rendered, but never as a JSON object.
+    let text = render_typed(json!("data: {{ fetch_data.data }}")).unwrap();
+    assert!(text.is_string(), "{text}");
+}
+
+#[test]
+fn any_other_string_stays_a_string_and_plain_text_is_never_reinterpreted() {
+    let out = render_typed(json!({
+        "text": "port {{ workload.port }}",
+        "two": "{{ workload.port }}{{ workload.port }}",
+        "block": "{% if workload.enabled %}{{ workload.port }}{% endif %}",
+        "code": "007",
+        "number_text": "8080",
+        "quoted": "{{ '007' }}",
+        "true_text": "true",
+    }))
+    .unwrap();
+    assert_eq!(
+        out,
+        json!({"text": "port 8080", "two": "80808080", "block": "8080", "code": "007",
+               "number_text": "8080", "quoted": "007", "true_text": "true"})
+    );
+}
+
+#[test]
+fn without_typed_values_every_rendered_string_stays_a_string() {
+    // The 0.1.0 rule, still used for tools built for 0.1.x.
+    let out = render_lenient(
+        json!({"env": {"PORT": "{{ workload.port }}"}, "all": "{{ workload.items }}"}),
+    )
+    .unwrap();
+    assert_eq!(out, json!({"env": {"PORT": "8080"}, "all": "[1, 2, 3]"}));
+}
+
+#[test]
+fn typed_undefined_is_empty_when_lenient_and_an_error_when_strict() {
+    assert_eq!(
+        render_typed(json!({"x": "{{ not_run_yet.data.rows }}"})).unwrap(),
+        json!({"x": ""})
+    );
+    let strict_typed = RenderOptions {
+        strict_undefined: true,
+        ..typed()
+    };
+    let error = render_with(
+        json!({"tool": {"x": "{{ workload.typo }}"}}),
+        &strict_typed,
+        RecordingSecrets::new(&[]),
+    )
+    .unwrap_err();
+    assert_eq!(error.path, "tool.x");
+    assert!(error.message.contains("undefined"), "{}", error.message);
+}
+
+#[test]
+fn typed_syntax_errors_describe_what_the_author_wrote() {
+    let error = render_typed(json!({"args": ["{{ 1 + }}"]})).unwrap_err();
+    assert_eq!(error.path, "args[0]");
+    assert!(error.message.contains("syntax error"), "{}", error.message);
+    assert!(!error.message.contains("__noetl"), "{}", error.message);
 }
 
 #[test]
@@ -168,18 +266,15 @@ fn includes_and_imports_find_nothing() {
 
 #[test]
 fn reports_how_many_templates_ran_and_the_fuel_used() {
-    let tree = json!({"a": "{{ workload.name }}", "b": "plain", "c": ["{{ step }}"]});
-    let rendered = render(
-        &tree,
-        &context(),
-        &RenderOptions::default(),
-        RecordingSecrets::new(&[]),
-    )
-    .unwrap();
-    assert_eq!(rendered.templates, 2);
-    assert!(
-        rendered.fuel_consumed > 0 && rendered.fuel_consumed < 100,
-        "{}",
-        rendered.fuel_consumed
-    );
+    // Typed or not, a lone expression and a text template count and cost alike.
+    let tree = json!({"a": "{{ workload.name }}", "b": "plain", "c": ["{{ step }}/{{ step }}"]});
+    for options in [RenderOptions::default(), typed()] {
+        let rendered = render(&tree, &context(), &options, RecordingSecrets::new(&[])).unwrap();
+        assert_eq!(rendered.templates, 2);
+        assert!(
+            rendered.fuel_consumed > 0 && rendered.fuel_consumed < 100,
+            "{}",
+            rendered.fuel_consumed
+        );
+    }
 }

@@ -20,7 +20,8 @@ pub async fn start() -> u16 {
 }
 
 async fn serve(mut stream: TcpStream, port: u16) {
-    let Some(path) = read_request_path(&mut stream).await else { return };
+    let Some(request) = read_request(&mut stream).await else { return };
+    let path = request.path.clone();
     let redirect = |location: String| format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     let response = match path.as_str() {
         "/ok" => complete(200, SCRIPT),
@@ -42,6 +43,22 @@ async fn serve(mut stream: TcpStream, port: u16) {
         "/to-localhost" => redirect(format!("http://localhost:{port}/ok")),
         "/to-file" => redirect("file:///etc/passwd".into()),
         "/to-missing" => redirect("/missing".into()),
+        // The request as the server saw it, for the `http` capability's tests.
+        "/echo" => {
+            let body = serde_json::json!({
+                "method": request.method,
+                "headers": request.headers,
+                "body": String::from_utf8_lossy(&request.body),
+            });
+            complete(200, &body.to_string())
+        }
+        "/see-other" => "HTTP/1.1 303 See Other\r\nLocation: /echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+        "/temporary" => "HTTP/1.1 307 Temporary Redirect\r\nLocation: /echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+        "/teapot" => complete(418, "short and stout"),
+        sized if sized.starts_with("/bytes/") => match sized["/bytes/".len()..].parse::<usize>() {
+            Ok(n) => complete(200, &"z".repeat(n)),
+            Err(_) => complete(400, "bad size"),
+        },
         hop if hop.starts_with("/hop/") => match hop["/hop/".len()..].parse::<u32>() {
             Ok(0) => redirect("/ok".into()),
             Ok(n) => redirect(format!("/hop/{}", n - 1)),
@@ -56,18 +73,45 @@ fn complete(status: u16, body: &str) -> String {
     format!("HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
-/// The path of the request line (query dropped), once the headers are in.
-async fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+/// One request: method, path (query dropped), headers (names lowercased) and body.
+struct Request {
+    method: String,
+    path: String,
+    headers: std::collections::BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Reads the head, then as many body bytes as Content-Length says.
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     let mut request = Vec::new();
     let mut buffer = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+    let head_end = loop {
+        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
         let read = stream.read(&mut buffer).await.ok()?;
         if read == 0 {
             return None;
         }
         request.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_string();
+    let path = request_line.next()?.split('?').next()?.to_string();
+    let headers: std::collections::BTreeMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    let length = headers.get("content-length").and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    let mut body = request[head_end..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut buffer).await.ok()?;
+        if read == 0 {
+            break;
+        }
+        body.extend_from_slice(&buffer[..read]);
     }
-    let text = String::from_utf8_lossy(&request);
-    let target = text.lines().next()?.split(' ').nth(1)?;
-    Some(target.split('?').next()?.to_string())
+    Some(Request { method, path, headers, body })
 }

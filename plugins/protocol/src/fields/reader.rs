@@ -199,8 +199,8 @@ impl<'a> ObjectReader<'a> {
             .collect()
     }
 
-    /// A mapping of string to string (env, labels); values must already be strings, so a
-    /// templated `8080` is never quietly turned from a number back into text.
+    /// A mapping of string to string (env, labels). A number or boolean value is taken as
+    /// its text ([`scalar_text`]): `PORT: "{{ port }}"` renders to `8080` and is `"8080"`.
     /// With `Echo::Never` a wrong value is described by type only (env values may be secrets).
     pub fn string_map(
         &self,
@@ -227,13 +227,13 @@ impl<'a> ObjectReader<'a> {
         map.iter()
             .filter_map(|(name, value)| {
                 let field = join(&path, name);
-                match (value, echo) {
-                    (Value::String(text), _) => Some((name.clone(), text.clone())),
-                    (_, Echo::Never) => {
-                        errors.push(&field, "expected a string, found another type (value not shown: it may be a secret)", "quote the value so it is a string");
+                match (scalar_text(value), echo) {
+                    (Some(text), _) => Some((name.clone(), text)),
+                    (None, Echo::Never) => {
+                        errors.push(&field, "expected a string, found a list, mapping or null (value not shown: it may be a secret)", "write a string (a number or boolean is taken as its text)");
                         None
                     }
-                    (_, Echo::Values) => expect_string(value, &field, example, errors).map(|text| (name.clone(), text)),
+                    (None, Echo::Values) => expect_string(value, &field, example, errors).map(|text| (name.clone(), text)),
                 }
             })
             .collect()
@@ -247,32 +247,35 @@ pub enum Echo {
     Never,
 }
 
-/// `value` as a string, or a recorded error whose fix shows how to quote it.
+/// The text of a value where a field must be text: a string as it is, a number or boolean
+/// as its JSON text. Since contract 0.2.0 the host renders a lone `{{ expr }}` to the
+/// expression's JSON type, so `"{{ workload.port }}"` arrives as `8080`; a text field
+/// turns it back into `"8080"`. Lists, mappings and null have no single text form.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// `value` as text ([`scalar_text`]), or a recorded error with an example.
 pub fn expect_string(
     value: &Value,
     path: &str,
     example: &str,
     errors: &mut Errors,
 ) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(_) | Value::Bool(_) => {
-            errors.push(
-                path,
-                format!("expected a string, found {}", describe(value)),
-                format!("quote the value: \"{value}\""),
-            );
-            None
-        }
-        _ => {
-            errors.push(
-                path,
-                format!("expected a string, found {}", describe(value)),
-                format!("write a string, e.g. {example}"),
-            );
-            None
-        }
+    let text = scalar_text(value);
+    if text.is_none() {
+        errors.push(
+            path,
+            format!("expected a string, found {}", describe(value)),
+            format!("write a string, e.g. {example}"),
+        );
     }
+    text
 }
 
 /// Whether a JSON Schema object lists exactly `fields` as its properties (tests keep each

@@ -1,4 +1,4 @@
-//! Exports `noetl:plugin/handler@0.2.0`: a plugin from a future, incompatible contract.
+//! Exports `noetl:plugin/handler@1.0.0`: a plugin from a future, incompatible contract.
 
 wit_bindgen::generate!({ path: "wit", world: "tool" });
 

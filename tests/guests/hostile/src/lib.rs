@@ -55,6 +55,27 @@ impl Tool for Hostile {
                 let fetched = capability::fetch(url, max_bytes)?;
                 done(json!({"sha256": fetched.sha256, "body": String::from_utf8_lossy(&fetched.body)}))
             }
+            "http" => {
+                let text = |key: &str| config.get(key).and_then(Value::as_str).unwrap_or("");
+                let mut request = capability::http::Request::new(text("method"), text("url"))
+                    .follow_redirects(config.get("follow_redirects").and_then(Value::as_bool).unwrap_or(true));
+                for (name, value) in config.get("headers").and_then(Value::as_object).into_iter().flatten() {
+                    request = request.header(name, value.as_str().unwrap_or(""));
+                }
+                if let Some(body) = config.get("body").and_then(Value::as_str) {
+                    request = request.body(body);
+                }
+                if let Some(max_bytes) = config.get("max_bytes").and_then(Value::as_u64) {
+                    request = request.max_response_bytes(max_bytes);
+                }
+                let response = request.send()?;
+                done(json!({
+                    "status": response.status,
+                    "headers": response.headers,
+                    "body": response.text(),
+                    "final_url": response.final_url,
+                }))
+            }
             "host-file" => match std::fs::read_to_string("/etc/passwd") {
                 Ok(text) => done(json!({"leaked": text})),
                 Err(error) => Err(ToolError::Failed(format!("cannot open /etc/passwd: {error}"))),
