@@ -1,5 +1,5 @@
 //! Builds the built-in plugins (`plugins/script`, `plugins/template`, `plugins/noop`,
-//! `plugins/python`, `plugins/shell`) as WASI 0.2 components and hands their paths to
+//! `plugins/http`, `plugins/python`, `plugins/shell`) as WASI 0.2 components and hands their paths to
 //! `src/builtin.rs`.
 
 fn main() {
@@ -13,11 +13,11 @@ fn main() {
         &["plugins/python", "plugins/shell"],
     );
     let standalone = noetl_guest_build::build_components(
-        &["noetl-plugin-script", "noetl-plugin-template", "noetl-plugin-noop"],
-        &["plugins/script", "plugins/template", "plugins/noop", "plugins/protocol"],
+        &["noetl-plugin-script", "noetl-plugin-template", "noetl-plugin-noop", "noetl-plugin-http"],
+        &["plugins/script", "plugins/template", "plugins/noop", "plugins/http", "plugins/protocol"],
     );
     let built = standalone.iter().chain(&on_script);
-    for (name, path) in ["SCRIPT", "TEMPLATE", "NOOP", "PYTHON", "SHELL"].iter().zip(built) {
+    for (name, path) in ["SCRIPT", "TEMPLATE", "NOOP", "HTTP", "PYTHON", "SHELL"].iter().zip(built) {
         println!("cargo:rustc-env=NOETL_BUILTIN_{name}_WASM={}", path.display());
     }
 }

@@ -6,6 +6,7 @@ pub const PLUGINS: &[(&str, &[u8])] = &[
     ("script", include_bytes!(env!("NOETL_BUILTIN_SCRIPT_WASM"))),
     ("template", include_bytes!(env!("NOETL_BUILTIN_TEMPLATE_WASM"))),
     ("noop", include_bytes!(env!("NOETL_BUILTIN_NOOP_WASM"))),
+    ("http", include_bytes!(env!("NOETL_BUILTIN_HTTP_WASM"))),
     ("python", include_bytes!(env!("NOETL_BUILTIN_PYTHON_WASM"))),
     ("shell", include_bytes!(env!("NOETL_BUILTIN_SHELL_WASM"))),
 ];

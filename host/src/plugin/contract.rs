@@ -153,6 +153,7 @@ mod tests {
             role: Role::Tool,
             version: semver::Version::parse(version).unwrap(),
             capabilities: Vec::new(),
+            wasi: Vec::new(),
             init: false,
         };
         assert!(!info("0.1.4").typed_values());

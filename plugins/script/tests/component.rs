@@ -16,7 +16,7 @@ wasmtime::component::bindgen!({ path: "../../wit", world: "tool" });
 
 use exports::noetl::plugin::handler;
 use noetl::plugin::types::{CapabilityError, JobOutcome, JobStatus, PlanResult, ToolError};
-use noetl::plugin::{fetch, files, kubernetes, log, types};
+use noetl::plugin::{fetch, files, http, kubernetes, log, types};
 
 /// Host state with stub capabilities: fetch serves the spec's http example (and refuses
 /// everything else as the host's policy would), the cluster is never granted.
@@ -76,6 +76,12 @@ impl fetch::Host for State {
                 "fetch of {uri} is not granted to plugin script"
             )))
         }
+    }
+}
+
+impl http::Host for State {
+    fn send(&mut self, request: http::Request) -> Result<http::Response, CapabilityError> {
+        Err(CapabilityError::Denied(format!("http to {} is not granted to plugin script", request.url)))
     }
 }
 
