@@ -316,9 +316,10 @@ fn plugins_md_quotes_the_limit_messages_the_host_produces() {
     let cache = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let quotes = documented_limit_messages();
-    assert_eq!(quotes.len(), 5, "{quotes:?}");
+    assert_eq!(quotes.len(), 6, "{quotes:?}");
     for (key, quoted) in quotes {
         let (behavior, limits) = match key.as_str() {
+            "wall_ms" => ("sleep", "{wall_ms: 800}"),
             "cpu_ms" => ("loop", "{cpu_ms: 300}"),
             "memory_mib" => ("allocate", "{memory_mib: 64}"),
             "max_response_mib" => ("big-output", "{cpu_ms: 20000, memory_mib: 1024, max_response_mib: 1}"),

@@ -97,7 +97,7 @@ mod tests {
         let e = errors(json!({"kind": "noop", "args": 1, "input": 2}));
         assert_eq!(e[0].field, "tool.input");
         assert!(e[0].fix.contains("keep one of args and input"), "{e:?}");
-        let e = errors(json!({"kind": "noop", "message": 5}));
+        let e = errors(json!({"kind": "noop", "message": {"text": "hi"}}));
         assert_eq!(e[0].field, "tool.message");
         let e = errors(json!({"kind": "shell"}));
         assert_eq!(e[0].field, "tool.kind");

@@ -188,9 +188,9 @@ fn bad_configs_name_the_field_and_the_fix() {
             "keep one",
         ),
         (
-            json!({"kind": "python", "code": 5}),
+            json!({"kind": "python", "code": ["print(1)"]}),
             "tool.code",
-            "quote the value",
+            "write a string",
         ),
         (
             json!({"kind": "python", "code": "x", "args": [1]}),

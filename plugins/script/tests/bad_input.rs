@@ -524,7 +524,7 @@ fn env_values_never_appear_in_errors() {
     let canary = "CANARY-sekr3t-value";
     let config = set(
         "/job/env",
-        json!({"API_KEY": canary, "PORT": 31337, "bad name": canary}),
+        json!({"API_KEY": canary, "PORT": [31337], "bad name": canary}),
     );
     let config = {
         let mut config = config;

@@ -79,9 +79,9 @@ fn bad_configs_name_the_field_and_the_fix() {
             "empty",
         ),
         (
-            json!({"kind": "shell", "command": ["ls", 1]}),
+            json!({"kind": "shell", "command": ["ls", {"all": true}]}),
             "tool.command[1]",
-            "quote the value",
+            "write a string",
         ),
         (
             json!({"kind": "shell", "command": ["ls"], "shell": "bash"}),
