@@ -218,9 +218,9 @@ fn bad_configs_name_the_field_and_the_fix() {
             "reserved",
         ),
         (
-            json!({"kind": "python", "code": "x", "env": {"A": 1}}),
+            json!({"kind": "python", "code": "x", "env": {"A": [1]}}),
             "tool.env.A",
-            "quote the value",
+            "write a string",
         ),
         (
             json!({"kind": "python", "code": "x", "dependencies": ["-e ."]}),
