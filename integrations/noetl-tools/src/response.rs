@@ -12,24 +12,25 @@ use serde_json::Value;
 pub fn tool_result(response: Value, redactor: &Redactor) -> ToolResult {
     let response = redactor.redact_json(response);
     let data = response.get("data").cloned();
-    let field = |key: &str| data.as_ref().and_then(|d| d.get(key));
-    let text = |key: &str| field(key).and_then(Value::as_str).map(str::to_owned);
+    let fields = data.clone().unwrap_or(Value::Null);
+    let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
     let mut result = match response.get("status").and_then(Value::as_str) {
-        Some("success") => ToolResult::success(data.clone().unwrap_or(Value::Null)),
+        Some("success") => ToolResult::success(fields.clone()),
         _ => {
             let error = response
                 .get("error")
                 .and_then(Value::as_str)
                 .unwrap_or("the tool reported an error without a message");
             let mut result = ToolResult::error(error);
-            result.data = data.clone();
+            result.data = data;
             if text("status").as_deref() == Some("timeout") {
                 result.status = ToolStatus::Timeout;
             }
             result
         }
     };
-    result.exit_code = field("exit_code")
+    result.exit_code = fields
+        .get("exit_code")
         .and_then(Value::as_i64)
         .and_then(|code| i32::try_from(code).ok());
     result.stdout = text("output");
