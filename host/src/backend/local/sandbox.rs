@@ -185,8 +185,9 @@ fn run_in(spec: &SandboxSpec, cgroup: Option<StepCgroup>, switch: &KillSwitch) -
     };
     let (stdout, stdout_truncated) = collect(stdout);
     let (stderr, stderr_truncated) = collect(stderr);
-    let failure_lines =
-        || stderr.lines().filter(|l| l.starts_with("hakoniwa: ") || l.starts_with(EXEC_FAILED_PREFIX)).collect::<Vec<_>>();
+    let failure_lines = || {
+        stderr.lines().filter(|l| l.starts_with("hakoniwa: ") || l.starts_with(EXEC_FAILED_PREFIX)).collect::<Vec<_>>()
+    };
     let ended = match (opened, status) {
         // The program exited unrun (or had no gate to pass); its set-up may say why.
         (Err(why), _) if failure_lines().is_empty() => Ended::SandboxFailed(why),

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Version {
+pub(super) enum Version {
     V1,
     V2,
 }
@@ -19,7 +19,7 @@ pub(crate) enum Version {
 /// The host's own cgroup per controller, where a step's cgroups are made; under v2 one
 /// directory holds all controllers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Homes {
+pub(super) struct Homes {
     pub version: Version,
     pub memory: PathBuf,
     pub pids: PathBuf,
@@ -33,7 +33,7 @@ const V2_HOST_LEAF: &str = "noetl-host";
 
 /// Which hierarchy bounds steps on this host, if any (see the module doc for the order).
 /// May enable controllers in the host's v2 cgroup (see [`delegate_v2`]).
-pub(crate) fn detect(mountinfo: &str, membership: &str) -> Option<Homes> {
+pub(super) fn detect(mountinfo: &str, membership: &str) -> Option<Homes> {
     v2_homes(mountinfo, membership).or_else(|| v1_homes(mountinfo, membership))
 }
 
@@ -60,7 +60,7 @@ fn v2_homes(mountinfo: &str, membership: &str) -> Option<Homes> {
 
 /// The host's cgroup in the unified hierarchy: the `cgroup2` mount joined with the `0::`
 /// line of our membership.
-pub(crate) fn v2_home(mountinfo: &str, membership: &str) -> Option<PathBuf> {
+pub(super) fn v2_home(mountinfo: &str, membership: &str) -> Option<PathBuf> {
     let (root, mount_point) = mount_of(mountinfo, |fstype, _| fstype == "cgroup2")?;
     let path = membership.lines().find_map(|line| line.strip_prefix("0::"))?;
     Some(join_relative(mount_point, root, path))
@@ -95,7 +95,7 @@ fn delegate_v2(home: &Path, want_cpu: bool) -> std::io::Result<bool> {
 }
 
 /// Enables `controllers` in `home/cgroup.subtree_control`, writing only those not enabled.
-pub(crate) fn enable_controllers(home: &Path, controllers: &[&str]) -> std::io::Result<()> {
+fn enable_controllers(home: &Path, controllers: &[&str]) -> std::io::Result<()> {
     let enabled = std::fs::read_to_string(home.join("cgroup.subtree_control"))?;
     let enabled: Vec<&str> = enabled.split_whitespace().map(|c| c.trim_start_matches('+')).collect();
     let missing: Vec<String> = controllers.iter().filter(|c| !enabled.contains(c)).map(|c| format!("+{c}")).collect();

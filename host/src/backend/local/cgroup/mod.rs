@@ -19,7 +19,7 @@
 
 mod hierarchy;
 
-pub(super) use hierarchy::{Homes, Version};
+use hierarchy::{Homes, Version};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,7 +102,7 @@ impl StepCgroup {
 
     /// Makes the directories `name` in `homes` (no limits yet). A cpu directory is made
     /// only when `with_cpu`; failing to make one leaves CPU unbounded, not the step.
-    pub(super) fn make(homes: &Homes, name: &str, with_cpu: bool) -> std::io::Result<Self> {
+    fn make(homes: &Homes, name: &str, with_cpu: bool) -> std::io::Result<Self> {
         let made = |home: &Path| {
             let dir = home.join(name);
             std::fs::create_dir(&dir).map(|()| dir)
