@@ -61,11 +61,8 @@ pub(super) fn command(container: &Container, program: &Program) -> anyhow::Resul
 /// In the sandbox, after its set-up (mounts, rlimits, no_new_privs): wait for the gate,
 /// then `execve`. Returns only on failure, with the exit code.
 fn exec_after_gate(path: &CString, argv: &[CString], envp: &[CString]) -> i32 {
-    // SAFETY: plain syscalls on this process's own ids, fds and pointers that outlive them.
+    // SAFETY: plain syscalls on this process's own fds, with pointers that outlive them.
     unsafe {
-        // Die with the sandbox's supervisor, hence with the host (hakoniwa sets this in
-        // the supervisor, not here in its child).
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
         let mut byte = 0u8;
         let read = loop {
             let n = libc::read(0, (&raw mut byte).cast(), 1);
