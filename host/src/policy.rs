@@ -21,6 +21,7 @@
 //!   runtimes: { "python:*": python3, "node:*": node }
 //!   network_steps: [api_integration]   # script containers that may use the host network
 //!   pids_limit: 1024                    # processes per local container (its whole tree)
+//!   cgroups: true                       # false: the rlimit fallback even where cgroups work
 //! ```
 
 use std::collections::BTreeMap;
@@ -78,6 +79,10 @@ pub struct LocalSettings {
     /// Most processes (and threads) one local container may have at once (default 1024).
     #[serde(default)]
     pub pids_limit: Option<u64>,
+    /// `false` bounds local containers with the rlimit fallback even where the host offers
+    /// cgroups (default `true`: cgroups where available). For tests and comparisons.
+    #[serde(default)]
+    pub cgroups: Option<bool>,
 }
 
 /// What one plugin may do.

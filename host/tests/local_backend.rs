@@ -161,12 +161,18 @@ impl Harness {
     }
 
     fn with_pids_limit(pids_limit: u64) -> Self {
+        Self::with_bounds(pids_limit, true)
+    }
+
+    /// `cgroups: false` forces the rlimit fallback (`local.cgroups: false`).
+    fn with_bounds(pids_limit: u64, cgroups: bool) -> Self {
         let work = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
         let backend = LocalBackend::new(LocalConfig {
             cache_dir: Some(cache.path().to_path_buf()),
             work_dir: Some(work.path().to_path_buf()),
             pids_limit,
+            cgroups,
             ..LocalConfig::default()
         })
         .unwrap();
@@ -505,6 +511,16 @@ fn own_v1_cgroup(controller: &str) -> Option<std::path::PathBuf> {
     home.is_dir().then_some(home)
 }
 
+/// This process's cgroup in the unified (v2) hierarchy, where a delegated host makes them.
+fn own_v2_cgroup() -> Option<std::path::PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount_point = mountinfo.lines().find(|line| line.contains(" - cgroup2 "))?.split(' ').nth(4)?.to_string();
+    let membership = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = membership.lines().find_map(|line| line.strip_prefix("0::"))?.trim_start_matches('/').to_string();
+    let home = Path::new(&mount_point).join(path);
+    home.is_dir().then_some(home)
+}
+
 /// The cgroups of `jobs` that still exist (the backend names them
 /// `noetl-step-<pid>-<n>-<pod>`, the pod being `<job>-local-<attempt>`).
 fn step_cgroups_left(jobs: &[&str]) -> Vec<std::path::PathBuf> {
@@ -513,6 +529,7 @@ fn step_cgroups_left(jobs: &[&str]) -> Vec<std::path::PathBuf> {
     ["memory", "pids", "cpu"]
         .iter()
         .filter_map(|c| own_v1_cgroup(c))
+        .chain(own_v2_cgroup())
         .flat_map(|home| std::fs::read_dir(home).into_iter().flatten().flatten())
         .map(|entry| entry.path())
         .filter(|path| path.file_name().is_some_and(|n| ours(&n.to_string_lossy())))
@@ -575,6 +592,55 @@ async fn a_fork_bomb_is_held_by_the_process_limit_and_ended_at_its_deadline() {
         let message = outcome.message.as_deref().unwrap_or_default();
         assert!(message.contains("process limit of 64"), "{outcome:#?}");
     }
+}
+
+/// The rlimit fallback (forced here; a host without usable cgroups gets it anyway) holds a
+/// fork storm too: `RLIMIT_NPROC` binds even when the host runs as root, because its
+/// sandboxes then have a dedicated real uid. The storm's own PID 1 reports the refusal;
+/// the deadline ends it, and a step alongside completes.
+#[tokio::test]
+async fn under_the_fallback_a_fork_storm_is_held_by_rlimit_nproc_and_ended_at_its_deadline() {
+    let h = Harness::with_bounds(32, false);
+    let mut storm = Step::python(
+        "noetl-script-fallback-storm",
+        "import os, time\n\
+         said = False\n\
+         while True:\n\
+         \x20   try:\n\
+         \x20       if os.fork() == 0:\n\
+         \x20           time.sleep(1000)\n\
+         \x20           os._exit(0)\n\
+         \x20   except OSError as e:\n\
+         \x20       if not said:\n\
+         \x20           print('fork refused:', e.strerror, flush=True)\n\
+         \x20           said = True\n\
+         \x20       time.sleep(0.01)\n",
+    );
+    storm.memory = Some("128Mi");
+    storm.deadline = 5;
+    let outcome = run_beside_a_normal_step(&h, &storm).await;
+    assert_eq!(outcome.status, JobStatus::Timeout, "{outcome:#?}");
+    assert_eq!(outcome.reason.as_deref(), Some("DeadlineExceeded"), "{outcome:#?}");
+    assert!(outcome.output.contains("fork refused: Resource temporarily unavailable"), "{outcome:#?}");
+}
+
+/// Under the fallback on a root host the sandbox has another real uid: the dependency
+/// install still writes its environment, and the script reads it and its own files.
+#[tokio::test]
+async fn under_the_fallback_dependencies_install_and_the_script_runs() {
+    let h = Harness::with_bounds(LocalConfig::default().pids_limit, false);
+    let mut step = Step::python(
+        "noetl-script-fallback-deps",
+        "import json, os, six\n\
+         open('/tmp/scratch', 'w').write('x')\n\
+         print(json.dumps({'version': six.__version__, 'uid': os.geteuid()}))\n",
+    );
+    step.deps = vec!["six==1.16.0"];
+    let outcome = h.run(&step).await;
+    assert_eq!(outcome.status, JobStatus::Completed, "{outcome:#?}");
+    assert_eq!(output_json(&outcome)["version"], "1.16.0");
+    // The pod's own (effective) uid inside, whatever the real one.
+    assert_eq!(output_json(&outcome)["uid"], 1000);
 }
 
 /// `/tmp` is a tmpfs whose pages count in the step's memory: filling it ends the step.

@@ -35,7 +35,7 @@ pub fn config_schema() -> Value {
             },
             "args": {"type": "object", "description": "names and values the code receives as `args`, `input_data`, globals, and main(...) parameters"},
             "input": {"type": "object", "description": "alias of args"},
-            "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "environment variables, delivered through a Secret"},
+            "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "description": "environment variables, delivered through a Secret; a number or boolean is taken as its text"},
             "timeout_seconds": {"type": "integer", "minimum": 1, "default": 600},
             "dependencies": {"type": "array", "items": string, "description": "pip requirement specs installed before the code runs"},
             "cwd": {"type": "string", "description": "absolute working directory inside the sandbox"},

@@ -10,27 +10,11 @@ use noetl_plugin_script::{
 };
 use serde_json::{Value, json};
 
+#[path = "../../script/tests/common/golden.rs"]
+mod golden;
+
 fn context() -> PlanContext {
     PlanContext::new("exec-123", "transform").with_seed(42)
-}
-
-fn golden(name: &str, bundle: &JobBundle) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.yaml"));
-    let actual = serde_yaml::to_string(bundle).unwrap();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(
-        expected,
-        actual,
-        "{name}: planned manifests differ from {}",
-        path.display()
-    );
 }
 
 /// The script file in the bundle's ConfigMap.
@@ -45,7 +29,7 @@ fn script_of(bundle: &JobBundle) -> String {
 fn steps_plan_to_the_golden_manifests() {
     let inline =
         json!({"kind": "python", "code": "result = {'n': len(items)}", "args": {"items": [1, 2]}});
-    golden("inline", &plan(&inline, &context(), &NoSources).unwrap());
+    golden::assert_matches("inline", &plan(&inline, &context(), &NoSources).unwrap());
     let full = json!({
         "kind": "python",
         "code": "def main(token_len):\n    return token_len\n",
@@ -56,7 +40,7 @@ fn steps_plan_to_the_golden_manifests() {
         "cwd": "/tmp",
         "job": {"namespace": "etl", "resources": {"limits": {"memory": "256Mi"}}}
     });
-    golden("full", &plan(&full, &context(), &NoSources).unwrap());
+    golden::assert_matches("full", &plan(&full, &context(), &NoSources).unwrap());
 }
 
 #[test]

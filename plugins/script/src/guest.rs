@@ -2,7 +2,9 @@
 //! component built on this crate (script, python, shell): the host's `files` and `fetch`
 //! capabilities as [`ScriptSources`], plan errors, job bundles and outcomes.
 
-use noetl_plugin_sdk::{self as sdk, CapabilityError, ToolError, capability};
+/// The SDK, for [`crate::job_tool!`]'s expansion in the tools' crates.
+pub use noetl_plugin_sdk as sdk;
+use noetl_plugin_sdk::{CapabilityError, ToolError, capability};
 
 use crate::{JobBundle, JobOutcome, JobStatus, PlanError, ScriptSources, SourceError};
 
@@ -87,4 +89,60 @@ pub fn outcome_from_wit(outcome: sdk::JobOutcome) -> JobOutcome {
         stderr: outcome.stderr,
         output_truncated: outcome.output_truncated,
     }
+}
+
+/// Exports a tool built on this crate as the component's handler: `describe` from its
+/// name, summary and config schema; `plan` and `finish` through its native functions (given
+/// as closures without captures), with the conversions above. The glue of script, python
+/// and shell, in one place.
+#[macro_export]
+macro_rules! job_tool {
+    ($tool:ident {
+        name: $name:expr,
+        summary: $summary:expr,
+        schema: $schema:expr,
+        plan: $plan:expr,
+        finish: $finish:expr $(,)?
+    }) => {
+        struct $tool;
+
+        impl $crate::guest::sdk::Tool for $tool {
+            fn describe() -> $crate::guest::sdk::ToolInfo {
+                $crate::guest::sdk::ToolInfo::new($name, env!("CARGO_PKG_VERSION"), $summary)
+                    .with_schema($schema)
+            }
+
+            fn plan(
+                config: $crate::guest::sdk::Value,
+                context: &$crate::guest::sdk::Context,
+            ) -> Result<$crate::guest::sdk::PlanResult, $crate::guest::sdk::ToolError> {
+                let plan: fn(
+                    &$crate::guest::sdk::Value,
+                    &$crate::PlanContext,
+                ) -> Result<$crate::JobBundle, $crate::PlanError> = $plan;
+                plan(&config, &$crate::PlanContext::from_json(context.raw()))
+                    .map($crate::guest::run_job)
+                    .map_err($crate::guest::tool_error)
+            }
+
+            fn finish(
+                config: $crate::guest::sdk::Value,
+                context: &$crate::guest::sdk::Context,
+                outcome: $crate::guest::sdk::JobOutcome,
+            ) -> Result<$crate::guest::sdk::Value, $crate::guest::sdk::ToolError> {
+                let finish: fn(
+                    &$crate::guest::sdk::Value,
+                    &$crate::PlanContext,
+                    &$crate::JobOutcome,
+                ) -> $crate::guest::sdk::Value = $finish;
+                Ok(finish(
+                    &config,
+                    &$crate::PlanContext::from_json(context.raw()),
+                    &$crate::guest::outcome_from_wit(outcome),
+                ))
+            }
+        }
+
+        $crate::guest::sdk::export_tool!($tool);
+    };
 }

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 pub fn config_schema() -> Value {
     let string = json!({"type": "string"});
-    let string_map = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    // Text values; a number or boolean is taken as its text (contract 0.2.0 renders a lone
+    // `{{ expr }}` to its JSON type).
+    let string_map = json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}});
     let quantity = json!({"type": ["string", "number"], "examples": ["100m", "1", "128Mi", "1Gi"]});
     let quantities = json!({"type": "object", "additionalProperties": false, "properties": {"cpu": quantity, "memory": quantity, "ephemeral-storage": quantity}});
     json!({

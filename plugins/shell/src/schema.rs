@@ -18,7 +18,7 @@ pub fn config_schema() -> Value {
                 ]
             },
             "shell": {"type": "string", "default": "sh"},
-            "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "environment variables, delivered through a Secret"},
+            "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "description": "environment variables, delivered through a Secret; a number or boolean is taken as its text"},
             "cwd": {"type": "string", "description": "absolute working directory inside the sandbox"},
             "timeout_seconds": {"type": "integer", "minimum": 1, "default": 600},
             "capture": {"type": "boolean", "default": true, "description": "return stdout and stderr"},

@@ -8,36 +8,20 @@ use noetl_plugin_script::{JobBundle, JobOutcome, JobStatus, PlanContext, PlanErr
 use noetl_plugin_shell::{finish, plan};
 use serde_json::{Value, json};
 
+#[path = "../../script/tests/common/golden.rs"]
+mod golden;
+
 fn context() -> PlanContext {
     PlanContext::new("exec-123", "list-files").with_seed(42)
-}
-
-fn golden(name: &str, bundle: &JobBundle) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.yaml"));
-    let actual = serde_yaml::to_string(bundle).unwrap();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(
-        expected,
-        actual,
-        "{name}: planned manifests differ from {}",
-        path.display()
-    );
 }
 
 #[test]
 fn steps_plan_to_the_golden_manifests() {
     let line = json!({"kind": "shell", "command": "ls -l /tmp | wc -l", "shell": "bash", "env": {"TOKEN": "t"}, "cwd": "/tmp", "timeout_seconds": 20});
-    golden("line", &plan(&line, &context()).unwrap());
+    golden::assert_matches("line", &plan(&line, &context()).unwrap());
     let argv = json!({"kind": "shell", "command": ["echo", "it's", "$HOME"]});
     let bundle = plan(&argv, &context()).unwrap();
-    golden("argv", &bundle);
+    golden::assert_matches("argv", &bundle);
     let script = bundle.manifests[0].body["data"]["script.sh"]
         .as_str()
         .unwrap();

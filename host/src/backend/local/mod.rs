@@ -15,14 +15,16 @@
 //! fills from the policy's `local.network_steps`. That is the opt-in for scripts that call
 //! an API (spec example 03); it is decided by the operator's policy, never by the playbook.
 //!
-//! Bounds, as a kubelet bounds a pod ([`cgroup`]): where the host can make cgroup v1
-//! memory and pids cgroups, each sandbox run gets its own, so the whole process tree
-//! (tmpfs pages included) shares `resources.limits.memory`, `resources.limits.cpu` becomes a
-//! CFS quota, and the tree has at most [`LocalConfig::pids_limit`] processes. The kernel's
-//! OOM killer ends a tree over its memory; the run is reported as `OOMKilled` with the real
-//! exit code (137 when PID 1 was killed). Elsewhere (cgroup v2 only, no writable
-//! controllers) the fallback bounds each process: `RLIMIT_DATA` (limit plus
-//! [`sandbox::MEMORY_HEADROOM`]; `RLIMIT_AS` kills `node` at start-up) and `RLIMIT_NPROC`.
+//! Bounds, as a kubelet bounds a pod ([`cgroup`]): where the host can make cgroups (v2 in
+//! a delegated subtree, else v1 memory and pids), each sandbox run gets its own, so the
+//! whole process tree (tmpfs pages included) shares `resources.limits.memory`,
+//! `resources.limits.cpu` becomes a CFS quota, and the tree has at most
+//! [`LocalConfig::pids_limit`] processes. The kernel's OOM killer ends a tree over its
+//! memory; the run is reported as `OOMKilled` with the real exit code (137 when PID 1 was
+//! killed). Elsewhere, or with [`LocalConfig::cgroups`] off, the fallback bounds each
+//! process: `RLIMIT_DATA` (limit plus [`sandbox::MEMORY_HEADROOM`]; `RLIMIT_AS` kills
+//! `node` at start-up) and `RLIMIT_NPROC`, which binds a root host's steps too because
+//! they then have a dedicated real uid ([`host_user`]).
 //! Under an rlimit an allocation fails instead of the kernel killing the process, so a run
 //! that fails with an out-of-memory message on stderr (`MemoryError`, `JavaScript heap out
 //! of memory`, ...) or is killed by SIGKILL while a limit is set is reported as `OOMKilled`.
@@ -31,6 +33,8 @@
 mod cgroup;
 mod deps;
 mod expand;
+mod gate;
+mod host_user;
 mod images;
 mod pod;
 mod probe_cache;
@@ -99,6 +103,9 @@ pub struct LocalConfig {
     /// Most processes (and threads) one container's tree may have at once
     /// (default [`DEFAULT_PIDS_LIMIT`]).
     pub pids_limit: u64,
+    /// Bound each container's tree with cgroups where the host offers them (default
+    /// `true`); `false` forces the rlimit fallback, as on a host without cgroups.
+    pub cgroups: bool,
 }
 
 /// Default process limit of a local container: room for a build or a thread pool, far
@@ -115,6 +122,7 @@ impl Default for LocalConfig {
             install_env_passthrough: default_install_env_passthrough(),
             network_steps: Vec::new(),
             pids_limit: DEFAULT_PIDS_LIMIT,
+            cgroups: true,
         }
     }
 }
@@ -127,6 +135,7 @@ pub struct LocalBackend {
     install_env_passthrough: Vec<String>,
     network_steps: Vec<String>,
     pids_limit: u64,
+    cgroups: bool,
     probes: Arc<ProbeCache>,
 }
 
@@ -157,6 +166,7 @@ impl LocalBackend {
             install_env_passthrough: config.install_env_passthrough,
             network_steps: config.network_steps,
             pids_limit: config.pids_limit,
+            cgroups: config.cgroups,
         })
     }
 
@@ -380,6 +390,7 @@ impl LocalBackend {
             memory_limit: c.memory_limit,
             cpu_limit: c.cpu_limit,
             pids_limit: self.pids_limit,
+            cgroups: self.cgroups,
             output_cap: self.output_cap,
         })
     }

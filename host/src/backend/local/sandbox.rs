@@ -12,18 +12,23 @@
 //! - the pod's uid/gid, mapped to the host user. It is never uid 0: the user namespace maps
 //!   the host user to it, and root in there could remount the host bind mounts writable.
 //!   After `execve` a non-root uid holds no capabilities, so the read-only mounts stay so.
+//!   (A root host without cgroups gives the tree another real uid: [`super::host_user`].)
 //!
 //! Bounds: the whole process tree runs in its own cgroups when the host can make them
-//! ([`super::cgroup`]: memory, CPU and process count, `/tmp` included); otherwise each
-//! process gets rlimits (`RLIMIT_DATA` for memory, `RLIMIT_NPROC` for processes). In both
-//! cases `/tmp` is a tmpfs whose size is the memory limit (or [`DEFAULT_TMP_BYTES`]).
+//! ([`super::cgroup`]: memory, CPU and process count, `/tmp` included; the program waits
+//! at a gate until it is placed, [`super::gate`]); otherwise each process gets rlimits
+//! (`RLIMIT_DATA` for memory, `RLIMIT_NPROC` for processes). In both cases `/tmp` is a
+//! tmpfs whose size is the memory limit (or [`DEFAULT_TMP_BYTES`]).
 //!
 //! Killing: the sandboxed program is PID 1 of its PID namespace, and dies with its
-//! supervisor (parent-death signal); when PID 1 dies the kernel kills the whole namespace,
-//! so killing the supervisor through a pidfd (no pid-reuse race) ends the whole tree. The
-//! step's cgroups are emptied (SIGKILL to what is left) and removed when the run ends.
+//! supervisor (parent-death signal); when PID 1 dies the kernel kills the whole namespace.
+//! A timeout kills both the supervisor and PID 1 through pidfds (no pid-reuse race), which
+//! ends the whole tree. The step's cgroups are emptied (SIGKILL to what is left) and
+//! removed when the run ends.
 
 use super::cgroup::{StepCgroup, TreeLimits, TreeReport};
+use super::gate::{self, EXEC_FAILED_CODE, EXEC_FAILED_PREFIX};
+use super::host_user::CountedAs;
 use super::runtime::SYSTEM_DIRS;
 use super::tail::read_tail;
 use anyhow::Context;
@@ -68,6 +73,8 @@ pub(super) struct SandboxSpec {
     pub cpu_limit: Option<u64>,
     /// Most processes (and threads) the tree may have at once.
     pub pids_limit: u64,
+    /// Bound the tree with cgroups when the host offers them (`false`: the rlimit fallback).
+    pub cgroups: bool,
     pub output_cap: usize,
 }
 
@@ -134,34 +141,40 @@ pub(super) async fn run(spec: SandboxSpec, deadline: Option<tokio::time::Instant
 
 fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<SandboxRun> {
     let limits = TreeLimits { memory: spec.memory_limit, cpu_millis: spec.cpu_limit, pids: spec.pids_limit };
-    // Dropped last: kills whatever is left of the tree and removes the cgroups.
-    let cgroup = StepCgroup::create(&spec.hostname, limits);
+    let cgroup = spec.cgroups.then(|| StepCgroup::create(&spec.hostname, limits)).flatten();
+    run_in(spec, cgroup, switch)
+}
+
+/// Runs `spec` in `cgroup` (`None`: bounded by rlimits), which is dropped last: that kills
+/// whatever is left of the tree and removes the cgroups.
+fn run_in(spec: &SandboxSpec, cgroup: Option<StepCgroup>, switch: &KillSwitch) -> anyhow::Result<SandboxRun> {
+    let counted_as = CountedAs::for_run(cgroup.is_some());
     let container = container_for(spec, cgroup.is_none());
-    let mut command = container.command(&spec.program.to_string_lossy());
-    command
-        .args(&spec.args)
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::from(std::fs::File::open("/dev/null").context("opening /dev/null")?))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let program = gate::Program { path: &spec.program, args: &spec.args, env: &spec.env };
+    let (mut command, gate) = gate::command(&container, &program)?;
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(dir) = &spec.working_dir {
         command.current_dir(dir);
     }
     if switch.was_killed() {
         return Ok(SandboxRun::empty(Ended::DeadlineExceeded));
     }
-    let spawned = match &cgroup {
-        Some(cgroup) => {
-            let _inside = cgroup.enter().context("placing the sandbox in its cgroups")?;
-            command.spawn()
-        }
-        None => command.spawn(),
-    };
-    let mut child = match spawned {
+    let mut child = match counted_as.forking(|| command.spawn())? {
         Ok(child) => child,
         Err(e) => return Ok(SandboxRun::empty(Ended::SandboxFailed(e.to_string()))),
     };
-    switch.arm(child.id());
+    // The program is forked and waits at its gate: place it, then let it go.
+    let program = gate::program_pid(child.id());
+    switch.arm(child.id(), program);
+    let placed = match (&cgroup, program) {
+        (None, _) => Ok(()),
+        (Some(cgroup), Some(program)) => cgroup.adopt(child.id()).and_then(|()| cgroup.adopt(program)),
+        (Some(_), None) => Err(std::io::Error::other("its program is not among its supervisor's children")),
+    };
+    // Without the byte (placement failed), dropping the gate makes the program exit unrun.
+    let opened = placed
+        .map_err(|e| format!("placing the sandbox in its cgroups: {e}"))
+        .and_then(|()| gate.open().map_err(|e| format!("letting the sandboxed program start: {e}")));
     let cap = spec.output_cap;
     let stdout = child.stdout.take().map(|r| std::thread::spawn(move || read_tail(r, cap)));
     let stderr = child.stderr.take().map(|r| std::thread::spawn(move || read_tail(r, cap)));
@@ -172,14 +185,17 @@ fn run_blocking(spec: &SandboxSpec, switch: &KillSwitch) -> anyhow::Result<Sandb
     };
     let (stdout, stdout_truncated) = collect(stdout);
     let (stderr, stderr_truncated) = collect(stderr);
-    let ended = match status {
-        Err(e) => Ended::SandboxFailed(e.to_string()),
-        Ok(status) => match status.exit_code {
+    let failure_lines = || {
+        stderr.lines().filter(|l| l.starts_with("hakoniwa: ") || l.starts_with(EXEC_FAILED_PREFIX)).collect::<Vec<_>>()
+    };
+    let ended = match (opened, status) {
+        // The program exited unrun (or had no gate to pass); its set-up may say why.
+        (Err(why), _) if failure_lines().is_empty() => Ended::SandboxFailed(why),
+        (_, Err(e)) => Ended::SandboxFailed(e.to_string()),
+        (_, Ok(status)) => match status.exit_code {
             // hakoniwa reports its own failures after fork (mount, exec) as exit 125 plus
-            // a `hakoniwa: ...` line on the program's stderr.
-            Some(125) if stderr.lines().any(|l| l.starts_with("hakoniwa: ")) => Ended::SandboxFailed(
-                stderr.lines().filter(|l| l.starts_with("hakoniwa: ")).collect::<Vec<_>>().join("; "),
-            ),
+            // a `hakoniwa: ...` line on the program's stderr; the gate does the same.
+            Some(EXEC_FAILED_CODE) if !failure_lines().is_empty() => Ended::SandboxFailed(failure_lines().join("; ")),
             Some(code) => Ended::Exited(code),
             None if status.reason.contains("received signal") => Ended::Signaled(status.code),
             None => Ended::SandboxFailed(status.reason),
@@ -237,7 +253,16 @@ fn container_for(spec: &SandboxSpec, with_rlimits: bool) -> Container {
     for file in ETC_FILES.iter().chain(network_files).filter(|f| Path::new(f).exists()) {
         c.bindmount_ro(file, file);
     }
-    c.file("/etc/passwd", &format!("root:x:0:0:root:/root:/usr/sbin/nologin\nnoetl:x:{}:{}:noetl:/tmp:/usr/sbin/nologin\n", spec.uid, spec.gid));
+    // `nobody`: the kernel's overflow uid, what `getuid()` reports under `CountedAs`'s
+    // fallback uid (not mapped in here), so user lookups of it still succeed.
+    c.file(
+        "/etc/passwd",
+        &format!(
+            "root:x:0:0:root:/root:/usr/sbin/nologin\nnoetl:x:{}:{}:noetl:/tmp:/usr/sbin/nologin\n\
+             nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            spec.uid, spec.gid
+        ),
+    );
     c.file("/etc/group", &format!("root:x:0:\nnoetl:x:{}:\n", spec.gid));
     // Sized, so a script filling a tmpfs stops at its memory limit even without cgroups
     // (under cgroups its pages are charged to the step's memory as well).
@@ -266,7 +291,7 @@ fn container_for(spec: &SandboxSpec, with_rlimits: bool) -> Container {
             let limit = limit.saturating_add(MEMORY_HEADROOM);
             c.setrlimit(Rlimit::Data, limit, limit);
         }
-        // Counted per user: not enforced when the sandbox's user maps to host root.
+        // Counted per real uid, and never enforced on root: hence `CountedAs` on a root host.
         c.setrlimit(Rlimit::Nproc, spec.pids_limit, spec.pids_limit);
     }
     c
@@ -282,34 +307,35 @@ struct KillSwitch {
 #[derive(Default)]
 struct KillState {
     killed: bool,
-    pidfd: Option<OwnedFd>,
+    /// The supervisor's and, when found, the program's (PID 1 of the sandbox).
+    pidfds: Vec<OwnedFd>,
 }
 
 impl KillSwitch {
-    fn arm(&self, pid: u32) {
-        let fd = pidfd_open(pid);
+    /// `supervisor` is our unreaped child; `program` its child, waiting at its gate (so
+    /// alive and unreaped too): a pidfd opened now names each for good. Killing PID 1 as
+    /// well does not rely on its parent-death signal to end the tree.
+    fn arm(&self, supervisor: u32, program: Option<u32>) {
+        let fd = pidfd_open(supervisor);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(fd) = fd {
-            if state.killed {
-                send_sigkill(&fd);
-            }
-            state.pidfd = Some(fd);
-        } else if state.killed {
+        if fd.is_none() && state.killed {
             // No pidfd (kernel < 5.3): the child is unreaped, so its pid is still ours.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            unsafe { libc::kill(supervisor as libc::pid_t, libc::SIGKILL) };
+        }
+        state.pidfds = fd.into_iter().chain(program.and_then(pidfd_open)).collect();
+        if state.killed {
+            state.pidfds.iter().for_each(send_sigkill);
         }
     }
 
     fn disarm(&self) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).pidfd = None;
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pidfds.clear();
     }
 
     fn kill(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.killed = true;
-        if let Some(fd) = &state.pidfd {
-            send_sigkill(fd);
-        }
+        state.pidfds.iter().for_each(send_sigkill);
     }
 
     fn was_killed(&self) -> bool {
@@ -339,3 +365,6 @@ fn send_sigkill(fd: &OwnedFd) {
         libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, std::ptr::null::<libc::siginfo_t>(), 0);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod golden;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
