@@ -2,17 +2,43 @@
 //! out with each command (workload values bare and under `workload`, prior steps as
 //! `{{ step }}` / `{{ step.data.x }}`, `set` variables, loop item and `iter.*`), plus the
 //! runner's own names: `ctx`, `execution_id` (ours, not the core's number), `loop.*`,
-//! `vars`, and `keychain` (resolved secrets, which never enter the core).
+//! `vars`, and `keychain` (resolved secrets, which never enter the core). Results the
+//! core was not given ([`super::core_view`]) are laid over where it would have put them.
 
 use noetl_orchestrate_core::commands::{Command, IteratorMetadata};
 use serde_json::{Map, Value, json};
 
-/// The render context for `command`.
-pub fn for_command(command: &Command, execution_id: &str, keychain: Option<Value>) -> Map<String, Value> {
+use super::core_view::{HeldResults, template_text};
+
+/// The template text a render will read: a name it does not contain is no variable of
+/// that render (a template reads a variable only by writing its name), so the context
+/// can leave it out instead of copying and serialising it for every call.
+pub struct Mentions(String);
+
+impl Mentions {
+    /// The templates in `values` (tool configs, step `args`, a loop item).
+    pub fn of(values: &[&Value]) -> Self {
+        let mut text = String::new();
+        values.iter().for_each(|value| template_text(value, &mut text));
+        Mentions(text)
+    }
+
+    pub fn names(&self, name: &str) -> bool {
+        self.0.contains(name)
+    }
+}
+
+/// The render context for `command`: the core's context, the results `held` from it,
+/// and the runner's names, each only when `mentions` names it. `ctx` is the whole flat
+/// context, so a template that uses it gets everything.
+pub fn for_command(command: &Command, held: &HeldResults, execution_id: &str, keychain: Option<Value>, mentions: &Mentions) -> Map<String, Value> {
+    let everything = mentions.names("ctx");
+    let wanted = |name: &str| everything || mentions.names(name);
     let mut context: Map<String, Value> =
-        command.context.as_ref().map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+        command.context.iter().flatten().filter(|(name, _)| wanted(name)).map(|(name, value)| (name.clone(), value.clone())).collect();
+    held.lay_over(&mut context, &wanted);
     // The core's `ctx` is the flat context itself (its `CommandBuilder` does the same).
-    if !context.contains_key("ctx") {
+    if everything && !context.contains_key("ctx") {
         let flat = Value::Object(context.clone());
         context.insert("ctx".into(), flat);
     }

@@ -21,7 +21,8 @@ use noetl_orchestrate_core::playbook::LoopMode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::context::{self, with_data_accessor};
+use super::context::{self, Mentions, with_data_accessor};
+use super::core_view::{HeldResults, ResultView};
 use super::document::{Document, ENTRY_STEP, Step, Task};
 use super::events::{EventLog, call_done_result, command_meta};
 use super::{StepRenderer, keychain};
@@ -110,8 +111,9 @@ impl Runner<'_> {
             log.append("ctx.updated", None, "CONTEXT", Some(json!({"values": {"vars": vars}})), None, None);
         }
 
+        let mut view = ResultView::new(doc);
         let mut reports = Vec::new();
-        let mut pending: VecDeque<(u64, Command)> = VecDeque::new();
+        let mut pending: VecDeque<Issued> = VecDeque::new();
         let mut running = FuturesUnordered::new();
         let mut running_per_step: BTreeMap<String, usize> = BTreeMap::new();
         let mut next_command_id = 0u64;
@@ -130,7 +132,7 @@ impl Runner<'_> {
                     for command in evaluated.commands {
                         next_command_id += 1;
                         log.append("command.issued", Some(&command.step_name), "ISSUED", None, None, Some(command_meta(next_command_id)));
-                        pending.push_back((next_command_id, command));
+                        pending.push_back(Issued { id: next_command_id, command, held: view.held() });
                     }
                 }
                 // A template error in a `when`, `set` or `loop.in` stops routing; commands
@@ -159,11 +161,14 @@ impl Runner<'_> {
                         vars.extend(step_vars);
                         log.append("ctx.updated", None, "CONTEXT", Some(json!({"values": {"vars": vars}})), None, None);
                     }
-                    log.append("call.done", Some(&outcome.step), "COMPLETED", None, Some(call_done_result(&data)), meta.clone());
                     // A loop item's completion carries its data: the core collects them,
                     // in arrival order, as the loop step's result.
-                    let completed = if outcome.iteration.is_some() { data } else { json!({"status": "COMPLETED"}) };
-                    log.append("command.completed", Some(&outcome.step), "COMPLETED", None, Some(completed), meta);
+                    if outcome.iteration.is_some() {
+                        log.append("call.done", Some(&outcome.step), "COMPLETED", None, Some(call_done_result(&data)), meta.clone());
+                        log.append("command.completed", Some(&outcome.step), "COMPLETED", None, Some(data), meta);
+                    } else {
+                        self.complete_step(&mut view, &mut log, &outcome.step, data, meta);
+                    }
                     trigger = ("command.completed", Some(outcome.step));
                 }
                 Err(error) => {
@@ -194,6 +199,26 @@ impl Runner<'_> {
         Ok((report, log))
     }
 
+    /// Report a plain step's result to the core, or hold it from the core when no routing
+    /// template can read it ([`ResultView`]).
+    fn complete_step(&self, view: &mut ResultView, log: &mut EventLog, step: &str, data: Value, meta: Option<Value>) {
+        // The core applies a result's `_context_updates` to its whole context: from then
+        // on it must see everything, the results held so far included.
+        if data.get("_context_updates").is_some_and(Value::is_object) {
+            for (held_step, result) in view.give_all() {
+                log.show_late(&held_step, result);
+            }
+        }
+        let completed = json!({"status": "COMPLETED"});
+        if view.admit(step, &data) {
+            log.append("call.done", Some(step), "COMPLETED", None, Some(call_done_result(&data)), meta.clone());
+            log.append("command.completed", Some(step), "COMPLETED", None, Some(completed), meta);
+        } else {
+            log.append_unshown("call.done", step, "COMPLETED", call_done_result(&data), meta.clone());
+            log.append_unshown("command.completed", step, "COMPLETED", completed, meta);
+        }
+    }
+
     /// Start every pending command its step's concurrency allows: one at a time for a
     /// sequential loop (the core issues them so anyway), `max_in_flight` for a parallel
     /// one, no limit otherwise.
@@ -201,27 +226,28 @@ impl Runner<'_> {
         &'s self,
         doc: &'s Document,
         log: &mut EventLog,
-        pending: &mut VecDeque<(u64, Command)>,
+        pending: &mut VecDeque<Issued>,
         running: &mut Running<'s>,
         running_per_step: &mut BTreeMap<String, usize>,
     ) {
         let mut blocked = VecDeque::new();
-        while let Some((command_id, command)) = pending.pop_front() {
-            let in_flight = running_per_step.entry(command.step_name.clone()).or_default();
-            if *in_flight >= concurrency(doc, &command.step_name) {
-                blocked.push_back((command_id, command));
+        while let Some(issued) = pending.pop_front() {
+            let in_flight = running_per_step.entry(issued.command.step_name.clone()).or_default();
+            if *in_flight >= concurrency(doc, &issued.command.step_name) {
+                blocked.push_back(issued);
                 continue;
             }
             *in_flight += 1;
-            log.append("command.started", Some(&command.step_name), "STARTED", None, None, Some(command_meta(command_id)));
-            running.push(Box::pin(self.run_command(doc, command_id, command)));
+            log.append("command.started", Some(&issued.command.step_name), "STARTED", None, None, Some(command_meta(issued.id)));
+            running.push(Box::pin(self.run_command(doc, issued)));
         }
         *pending = blocked;
     }
 
     /// One command: the synthetic entry completes at once; any other step renders and
     /// runs its tool (or its tool list).
-    async fn run_command(&self, doc: &Document, command_id: u64, command: Command) -> Outcome {
+    async fn run_command(&self, doc: &Document, issued: Issued) -> Outcome {
+        let Issued { id: command_id, command, held } = issued;
         let iteration = command.iterator.as_ref().map(|i| i.index);
         let name = command.step_name.clone();
         let Some(step) = doc.step(&name).filter(|_| !(doc.synthetic_entry && name == ENTRY_STEP)) else {
@@ -230,7 +256,7 @@ impl Runner<'_> {
         let tool = step.tool_label();
         self.progress.step_started(&name, &tool, command.iterator.as_ref().map(|i| (i.index, i.total)));
         let started = Instant::now();
-        let response = match self.call(doc, step, &command).await {
+        let response = match self.call(doc, step, &command, &held).await {
             Ok(response) => response,
             Err(error) => json!({"status": "error", "error": format!("{error:#}")}),
         };
@@ -242,7 +268,7 @@ impl Runner<'_> {
             Err(response.get("error").and_then(Value::as_str).unwrap_or("the tool reported an error").to_string())
         };
         let (result, vars) = match (result, &step.vars) {
-            (Ok(data), Some(step_vars)) => match self.step_vars(step, step_vars, &command, &data).await {
+            (Ok(data), Some(step_vars)) => match self.step_vars(step, step_vars, &command, &held, &data).await {
                 Ok(vars) => (Ok(data), Some(vars)),
                 Err(error) => (Err(format!("{error:#}")), None),
             },
@@ -255,10 +281,13 @@ impl Runner<'_> {
 
     /// The step's tool call(s): one tool, or a tool list run in order where each task's
     /// result is visible to the next as `{{ label }}` / `{{ label.data.x }}`.
-    async fn call(&self, doc: &Document, step: &Step, command: &Command) -> anyhow::Result<Value> {
+    async fn call(&self, doc: &Document, step: &Step, command: &Command, held: &HeldResults) -> anyhow::Result<Value> {
         let configs = Value::Array(step.tasks.iter().map(|t| t.config.clone()).collect());
         let keychain = keychain::resolve(&keychain::references(&configs), &doc.keychain, self.secrets).await?;
-        let mut context = context::for_command(command, &self.execution_id, keychain);
+        let null = Value::Null;
+        let item = command.iterator.as_ref().map_or(&null, |i| &i.item);
+        let mentions = Mentions::of(&[&configs, step.args.as_ref().unwrap_or(&null), item]);
+        let mut context = context::for_command(command, held, &self.execution_id, keychain, &mentions);
         if !step.is_sequence {
             return self.call_task(doc, step, &step.tasks[0], command, &context).await;
         }
@@ -306,12 +335,20 @@ impl Runner<'_> {
     }
 
     /// A step's `vars`, rendered against its result (`result`, `output`) and the context.
-    async fn step_vars(&self, step: &Step, vars: &Map<String, Value>, command: &Command, data: &Value) -> anyhow::Result<Map<String, Value>> {
-        let mut context = context::for_command(command, &self.execution_id, None);
+    async fn step_vars(
+        &self,
+        step: &Step,
+        vars: &Map<String, Value>,
+        command: &Command,
+        held: &HeldResults,
+        data: &Value,
+    ) -> anyhow::Result<Map<String, Value>> {
+        let vars = Value::Object(vars.clone());
+        let mut context = context::for_command(command, held, &self.execution_id, None, &Mentions::of(&[&vars]));
         context.insert("result".into(), with_data_accessor(data));
         context.insert("output".into(), with_data_accessor(data));
         context.insert(step.name.clone(), with_data_accessor(data));
-        let rendered = self.renderer.render(&step.name, "vars", &Value::Object(vars.clone()), &context, Vec::new(), true).await?;
+        let rendered = self.renderer.render(&step.name, "vars", &vars, &context, Vec::new(), true).await?;
         self.refuse_secrets(&step.name, &rendered)?;
         Ok(rendered.as_object().cloned().unwrap_or_default())
     }
@@ -345,6 +382,14 @@ impl Runner<'_> {
 }
 
 type Running<'s> = FuturesUnordered<LocalBoxFuture<'s, Outcome>>;
+
+/// A command the core issued, waiting for its step's concurrency to allow it.
+struct Issued {
+    id: u64,
+    command: Command,
+    /// The results held from the core when it issued the command.
+    held: HeldResults,
+}
 
 /// How many commands of `step` may run at once.
 fn concurrency(doc: &Document, step: &str) -> usize {

@@ -45,6 +45,40 @@ impl EventLog {
 
     /// Append one event for `step` and apply it.
     pub fn append(&mut self, event_type: &str, step: Option<&str>, status: &str, context: Option<Value>, result: Option<Value>, meta: Option<Value>) {
+        let event = self.stamp(event_type, step, status, context, result, meta);
+        self.state.apply_event(&event);
+        if let Some(kept) = &mut self.kept {
+            kept.push(event);
+        }
+    }
+
+    /// Append one event whose result the core is not shown (it is held from the core,
+    /// [`super::core_view`]); the log keeps it whole.
+    pub fn append_unshown(&mut self, event_type: &str, step: &str, status: &str, result: Value, meta: Option<Value>) {
+        let mut event = self.stamp(event_type, Some(step), status, None, None, meta);
+        self.state.apply_event(&event);
+        if let Some(kept) = &mut self.kept {
+            event.result = Some(result);
+            kept.push(event);
+        }
+    }
+
+    /// Show the core a `call.done` result it was not shown when the step finished (the
+    /// log has it already).
+    pub fn show_late(&mut self, step: &str, result: Value) {
+        let event = self.stamp("call.done", Some(step), "COMPLETED", None, Some(result), None);
+        self.state.apply_event(&event);
+    }
+
+    fn stamp(
+        &mut self,
+        event_type: &str,
+        step: Option<&str>,
+        status: &str,
+        context: Option<Value>,
+        result: Option<Value>,
+        meta: Option<Value>,
+    ) -> Event {
         let timestamp = self.now();
         let event = Event {
             event_id: self.next_id,
@@ -61,10 +95,7 @@ impl EventLog {
             attempt: None,
         };
         self.next_id += 1;
-        self.state.apply_event(&event);
-        if let Some(kept) = &mut self.kept {
-            kept.push(event);
-        }
+        event
     }
 
     /// An event the core asked for (`step.enter`, `step.skipped`, `ctx.updated`, ...), in

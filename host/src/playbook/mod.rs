@@ -3,6 +3,7 @@
 
 pub mod check;
 mod context;
+mod core_view;
 mod document;
 mod drive;
 mod events;
