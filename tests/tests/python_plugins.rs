@@ -34,7 +34,7 @@ fn componentize_py_venv() -> PathBuf {
     venv
 }
 
-/// Where this checkout keeps what the Python tests build, between runs.
+/// Where the Python tests put what they build: under this checkout's `target/`.
 fn work_dir() -> PathBuf {
     let dir = host_bin()
         .parent()
