@@ -12,3 +12,17 @@ fi
 if [[ -x tests/servers/setup.sh ]]; then
   tests/servers/setup.sh
 fi
+
+# componentize-py, which builds Python plugins (tests/tests/python_plugins.rs), at the
+# version the Python SDK names (plugins/sdk-python/pyproject.toml), in a venv outside the
+# repository. tests/src/lib.rs (python::componentize_py) finds it at the same path.
+componentize_py_version="$(sed -n 's/.*"componentize-py==\([^"]*\)".*/\1/p' plugins/sdk-python/pyproject.toml)"
+componentize_py_venv="${XDG_CACHE_HOME:-$HOME/.cache}/noetl-host/componentize-py-$componentize_py_version"
+if [[ "$("$componentize_py_venv/bin/componentize-py" --version 2>/dev/null)" == "componentize-py $componentize_py_version" ]]; then
+  echo "componentize-py $componentize_py_version: already installed in $componentize_py_venv"
+else
+  echo "componentize-py $componentize_py_version: installing into $componentize_py_venv"
+  rm -rf "$componentize_py_venv"
+  python3 -m venv "$componentize_py_venv"
+  "$componentize_py_venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
+fi
