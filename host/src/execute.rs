@@ -8,11 +8,11 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::admission::{JobIdentity, Refusal, admit};
-use crate::backend::Backend;
+use crate::backend::{Backend, JobBundle, JobOutcome, JobRef};
 use crate::bindings::types::{CapabilityError, FieldError, PlanResult, ToolError};
 use crate::capability::{Capabilities, Fetcher};
 use crate::fetch::HostFetcher;
-use crate::plugin::{CallEnv, PluginError, PluginSet, convert};
+use crate::plugin::{CallEnv, LoadedPlugin, PluginError, PluginSet, convert};
 use crate::policy::Policy;
 
 /// Why a tool call produced no response from its plugin.
@@ -131,6 +131,21 @@ impl Executor {
     /// and `finish`; loading plugins and rendering templates come before it and do not count.
     pub async fn execute(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Value, ExecError> {
         let started = Instant::now();
+        let mut response = match self.plan(config, context, base_dir).await? {
+            Planned::Done(response) => response,
+            Planned::Job(job) => {
+                let outcome = self.backend.run(&job.bundle, &self.job_log(&job.bundle.job_name)).await?;
+                self.finish(&job, &outcome).await?
+            }
+        };
+        response["duration_ms"] = json!(started.elapsed().as_millis());
+        Ok(response)
+    }
+
+    /// The plugin's `plan` for one call: its response when it needs no job, or the job it
+    /// planned, admitted under its policy grant and stamped with the host's labels. Nothing
+    /// exists anywhere yet.
+    pub async fn plan(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Planned, ExecError> {
         let kind = config.get("kind").and_then(Value::as_str).ok_or_else(|| ExecError::InvalidConfig {
             tool: "?".into(),
             errors: vec![FieldError {
@@ -144,25 +159,68 @@ impl Executor {
         let config_text = config.to_string();
         let context_text = context.to_string();
         let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
-        let mut response = match planned {
-            PlanResult::Done(json) => parse_response(kind, &json)?,
+        Ok(match planned {
+            PlanResult::Done(json) => Planned::Done(parse_response(kind, &json)?),
             PlanResult::RunJob(bundle) => {
                 let bundle = convert::bundle_from_wit(bundle)
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
                 let identity = JobIdentity::from_context(&plugin.name, context);
                 let bundle = admit(&plugin.name, self.policy.job_grant(&plugin.name).as_ref(), &identity, bundle)?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
-                let redactor = self.providers.redactor.clone();
-                let job = bundle.job_name.clone();
-                let on_log = move |line: &str| tracing::info!(target: "noetl::job", job = %job, "{}", redactor.redact(line));
-                let outcome = self.backend.run(&bundle, &on_log).await?;
-                let json = plugin.finish(&env, &config_text, &context_text, &outcome).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
-                parse_response(kind, &json)?
+                Planned::Job(PlannedJob { kind: kind.into(), plugin: plugin.clone(), env, config: config_text, context: context_text, bundle })
             }
-        };
-        response["duration_ms"] = json!(started.elapsed().as_millis());
-        Ok(response)
+        })
     }
+
+    /// The plugin's `finish`: the response shaped from how the job ended.
+    pub async fn finish(&self, job: &PlannedJob, outcome: &JobOutcome) -> Result<Value, ExecError> {
+        let json = job.plugin.finish(&job.env, &job.config, &job.context, outcome).await?.map_err(|e| ExecError::from_tool_error(&job.kind, e))?;
+        parse_response(&job.kind, &json)
+    }
+
+    /// Creates a planned job and returns without waiting for it (or finds the one an earlier
+    /// call created for the same execution and step); [`Executor::resume`] waits for it later,
+    /// from this host or from another one started after a restart.
+    pub async fn submit(&self, job: &PlannedJob) -> Result<JobRef, ExecError> {
+        Ok(self.backend.submit(&job.bundle).await?)
+    }
+
+    /// Waits for the job an earlier [`Executor::submit`] created for the same execution and
+    /// step (found by its labels) and shapes the response; `Ok(None)` when no such job
+    /// exists. Never creates one.
+    pub async fn resume(&self, job: &PlannedJob) -> Result<Option<Value>, ExecError> {
+        let started = Instant::now();
+        let Some(outcome) = self.backend.resume(&job.bundle, &self.job_log(&job.bundle.job_name)).await? else {
+            return Ok(None);
+        };
+        let mut response = self.finish(job, &outcome).await?;
+        response["duration_ms"] = json!(started.elapsed().as_millis());
+        Ok(Some(response))
+    }
+
+    /// Where a job's log lines go: tracing, secrets redacted.
+    fn job_log(&self, job: &str) -> impl Fn(&str) + Send + Sync + 'static {
+        let redactor = self.providers.redactor.clone();
+        let job = job.to_string();
+        move |line: &str| tracing::info!(target: "noetl::job", job = %job, "{}", redactor.redact(line))
+    }
+}
+
+/// What a plugin's `plan` decided.
+pub enum Planned {
+    /// The tool's response; no job was needed.
+    Done(Value),
+    Job(PlannedJob),
+}
+
+/// A job a plugin planned and the policy admitted, with what its `finish` call needs.
+pub struct PlannedJob {
+    kind: String,
+    plugin: Arc<LoadedPlugin>,
+    env: CallEnv,
+    config: String,
+    context: String,
+    pub bundle: JobBundle,
 }
 
 /// The capabilities plugin `name` gets for one call: its grant and limits from `policy`, the

@@ -76,11 +76,9 @@ pub mod local {
     /// `<target>/local-examples-cache`: fixed, so dependency installs are reused across
     /// tests and runs.
     pub fn shared_cache() -> PathBuf {
-        let target = super::host_bin()
-            .parent()
-            .and_then(Path::parent)
-            .expect("target dir")
-            .to_path_buf();
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> → target
+        let target = exe.ancestors().nth(3).expect("target layout").to_path_buf();
         let dir = target.join("local-examples-cache");
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -108,5 +106,64 @@ pub mod local {
         let path = dir.join("policy.yaml");
         std::fs::write(&path, yaml).unwrap();
         path
+    }
+}
+
+/// A loopback HTTP server for tests whose scripts, sources or APIs it plays.
+pub mod http {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    /// Header lines of one request: (lower-cased name, value).
+    pub type Headers = Vec<(String, String)>;
+
+    /// A one-route-per-call HTTP/1.1 server on 127.0.0.1 (host network namespace). `respond`
+    /// gets the request path and headers (lower-cased names) and returns status and body.
+    pub struct TestServer {
+        port: u16,
+        pub seen_headers: Arc<Mutex<Vec<Headers>>>,
+    }
+
+    impl TestServer {
+        pub fn start(respond: impl Fn(&str, &Headers) -> (u16, String) + Send + 'static) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let seen_headers = Arc::new(Mutex::new(Vec::new()));
+            let seen = seen_headers.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).is_err() {
+                        continue;
+                    }
+                    let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.trim_end().split_once(':') {
+                            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                        }
+                    }
+                    let (status, body) = respond(&path, &headers);
+                    seen.lock().unwrap().push(headers);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} Status\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+            Self { port, seen_headers }
+        }
+
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
     }
 }

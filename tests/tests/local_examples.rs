@@ -4,12 +4,10 @@
 //! All tests share one dependency cache under the target dir, so pandas/numpy/requests are
 //! installed from PyPI once per checkout, not once per test.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 
+use noetl_tests::http::TestServer;
 use noetl_tests::local::{report, run, shared_cache, write_policy};
 use noetl_tests::repo_root;
 use serde_json::{Value, json};
@@ -36,58 +34,6 @@ fn edited_copy(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Header lines of one request: (lower-cased name, value).
-type Headers = Vec<(String, String)>;
-
-/// A one-route-per-call HTTP/1.1 server on 127.0.0.1 (host network namespace). `respond`
-/// gets the request path and headers (lower-cased names) and returns status and body.
-struct TestServer {
-    port: u16,
-    seen_headers: Arc<Mutex<Vec<Headers>>>,
-}
-
-impl TestServer {
-    fn start(respond: impl Fn(&str, &Headers) -> (u16, String) + Send + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen_headers = Arc::new(Mutex::new(Vec::new()));
-        let seen = seen_headers.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let mut headers = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = line.trim_end().split_once(':') {
-                        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-                    }
-                }
-                let (status, body) = respond(&path, &headers);
-                seen.lock().unwrap().push(headers);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} Status\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        Self { port, seen_headers }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
 }
 
 #[test]

@@ -86,14 +86,7 @@ fn kube_options(global: &GlobalArgs) -> KubeOptions {
 
 /// The template engine under its policy grant, resolving secrets through `secrets`.
 pub fn renderer(loaded: &Loaded, secrets: &Arc<SecretResolver>, strict: bool) -> Result<StepRenderer, Failure> {
-    let plugin = loaded.plugins.template_engine()?.clone();
-    let mut env = CallEnv::from_policy(&loaded.policy, &plugin.name);
-    env.caps = Arc::new(Capabilities {
-        secrets: Some(secrets.clone()),
-        redactor: secrets.redactor().clone(),
-        ..(*env.caps).clone()
-    });
-    Ok(StepRenderer { plugin, env, strict })
+    Ok(noetl_host::embed::renderer(&loaded.plugins, &loaded.policy, secrets, strict)?)
 }
 
 /// A context file (YAML or JSON object).

@@ -38,7 +38,7 @@ use self::creation::{CreationCheck, FailedCreateEvents};
 use self::outcome::{Verdict, assess, base_outcome, newest_pod, pod_creation_failed};
 use self::watch::{NamespaceWatch, Subscription, Watches};
 use crate::backend::conventions::{INSTALL_CONTAINER, REASON_INSTALL_FAILED};
-use crate::backend::{JobBundle, JobOutcome, JobStatus};
+use crate::backend::{JobBundle, JobOutcome, JobRef, JobStatus};
 
 /// How to reach the cluster and how patient to be with it.
 #[derive(Debug, Clone)]
@@ -169,14 +169,46 @@ impl KubernetesBackend {
         bundle: &JobBundle,
         on_log: &(dyn Fn(&str) + Send + Sync),
     ) -> anyhow::Result<JobOutcome> {
+        let job = self.created(bundle).await?;
+        self.follow(bundle, job, on_log).await
+    }
+
+    /// Creates `bundle` without waiting for it (or finds the Job an earlier run created for
+    /// the same execution and step).
+    pub async fn submit(&self, bundle: &JobBundle) -> anyhow::Result<JobRef> {
+        let job = self.created(bundle).await?;
+        Ok(JobRef {
+            job_name: job.metadata.name.clone().context("the API server returned a Job without a name")?,
+            namespace: bundle.namespace.clone(),
+            uid: job.metadata.uid.clone().context("the API server returned a Job without a uid")?,
+            backend: "kubernetes".into(),
+        })
+    }
+
+    /// Waits for the Job an earlier run created for `bundle`'s execution and step (found by
+    /// its labels, so after a host restart too); `None` when Kubernetes has no such Job.
+    pub async fn resume(&self, bundle: &JobBundle, on_log: &(dyn Fn(&str) + Send + Sync)) -> anyhow::Result<Option<JobOutcome>> {
+        match submit::find_existing(&self.client, bundle, &self.options.retry).await? {
+            Some(job) => Ok(Some(self.follow(bundle, job, on_log).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The Job an earlier run created for the same execution and step, or a new one.
+    async fn created(&self, bundle: &JobBundle) -> anyhow::Result<Job> {
         let retry = &self.options.retry;
-        let job = match submit::find_existing(&self.client, bundle, retry).await? {
+        Ok(match submit::find_existing(&self.client, bundle, retry).await? {
             Some(job) => {
                 tracing::info!(job = job.metadata.name.as_deref(), namespace = %bundle.namespace, "reattaching to an existing Job");
                 job
             }
             None => submit::submit(&self.client, bundle, retry, self.options.name_attempts).await?,
-        };
+        })
+    }
+
+    /// Watches `job` (created for `bundle`) to its end and collects its log.
+    async fn follow(&self, bundle: &JobBundle, job: Job, on_log: &(dyn Fn(&str) + Send + Sync)) -> anyhow::Result<JobOutcome> {
+        let retry = &self.options.retry;
         let name = job
             .metadata
             .name
@@ -394,5 +426,13 @@ impl super::Backend for KubernetesBackend {
 
     fn run<'a>(&'a self, bundle: &'a JobBundle, on_log: &'a super::LogSink) -> super::BackendFuture<'a> {
         Box::pin(KubernetesBackend::run(self, bundle, on_log))
+    }
+
+    fn submit<'a>(&'a self, bundle: &'a JobBundle) -> super::BackendFuture<'a, JobRef> {
+        Box::pin(KubernetesBackend::submit(self, bundle))
+    }
+
+    fn resume<'a>(&'a self, bundle: &'a JobBundle, on_log: &'a super::LogSink) -> super::BackendFuture<'a, Option<JobOutcome>> {
+        Box::pin(KubernetesBackend::resume(self, bundle, on_log))
     }
 }
