@@ -9,7 +9,8 @@ k8s_version() { module_version "$cluster_here/tools/go.mod" k8s.io/kubernetes; }
 kwok_version() { module_version "$cluster_here/tools/kwok/go.mod" sigs.k8s.io/kwok; }
 
 cluster_bin_dir() { echo "$(cluster_cache)/$(k8s_version)/bin"; }
-cluster_run_dir() { echo "$(cluster_cache)/run"; }
+# A second, independent cluster: its own NOETL_CLUSTER_RUN_DIR and NOETL_CLUSTER_*_PORT.
+cluster_run_dir() { echo "${NOETL_CLUSTER_RUN_DIR:-$(cluster_cache)/run}"; }
 
 # Loopback ports of the test cluster (override when they clash with something else).
 etcd_port() { echo "${NOETL_CLUSTER_ETCD_PORT:-32379}"; }

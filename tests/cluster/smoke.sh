@@ -30,12 +30,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# job NAME NAMESPACE BACKOFF_LIMIT ANNOTATIONS_JSON [EXTRA_JOB_SPEC_FIELDS] [CPU_REQUEST]
+# job NAME NAMESPACE BACKOFF_LIMIT ANNOTATIONS_JSON [EXTRA_JOB_SPEC_FIELDS] [CPU_REQUEST] [IMAGE]
 # (EXTRA_JOB_SPEC_FIELDS: JSON members ending in a comma, e.g. '"activeDeadlineSeconds": 4,')
 # A Job shaped like the script tool's: init container install-dependencies, main
 # container script, restartPolicy Never, the annotations on Job and pod template.
 job() {
-  local name=$1 ns=$2 backoff=$3 annotations=$4 extra=${5:-} cpu=${6:-100m}
+  local name=$1 ns=$2 backoff=$3 annotations=$4 extra=${5:-} cpu=${6:-100m} image=${7:-python:3.11-slim}
   k apply -f - >/dev/null <<EOF
 {"apiVersion": "batch/v1", "kind": "Job",
  "metadata": {"name": "$name", "namespace": "$ns", "labels": {"smoke.noetl.io/case": "$name"},
@@ -44,9 +44,9 @@ job() {
   "template": {
    "metadata": {"labels": {"smoke.noetl.io/case": "$name"}, "annotations": $annotations},
    "spec": {"restartPolicy": "Never",
-    "initContainers": [{"name": "install-dependencies", "image": "python:3.11-slim",
+    "initContainers": [{"name": "install-dependencies", "image": "$image",
       "command": ["python3", "-m", "pip", "install", "--target", "/deps", "--", "pandas>=2"]}],
-    "containers": [{"name": "script", "image": "python:3.11-slim",
+    "containers": [{"name": "script", "image": "$image",
       "command": ["python3", "/scripts/script.py"],
       "resources": {"requests": {"cpu": "$cpu", "memory": "64Mi"}}}]}}}}
 EOF
@@ -62,6 +62,11 @@ job smoke-hang noetl 0 "{\"$B\": \"hang\"}"
 job smoke-deadline noetl 0 "{\"$B\": \"hang\"}" '"activeDeadlineSeconds": 4,'
 job smoke-large-log noetl-log-large 0 '{}'
 job smoke-ttl noetl 0 '{}' '"ttlSecondsAfterFinished": 0,'
+# The same behaviours chosen by image, no annotations (upstream's job config has none).
+job smoke-image-fail noetl 0 '{}' '' 100m test.noetl.io/fail:7
+job smoke-image-oom noetl 0 '{}' '' 100m test.noetl.io/oom
+job smoke-image-succeed noetl 0 '{}' '' 100m test.noetl.io/succeed:3s
+job smoke-image-install noetl 0 '{}' '' 100m test.noetl.io/install-fail:4
 
 W=(--timeout=90s)
 pod_of() { k -n "$1" get pods -l "smoke.noetl.io/case=$2" -o jsonpath='{.items[0].metadata.name}'; }
@@ -133,6 +138,16 @@ k -n noetl-log-large wait job/smoke-large-log --for=condition=Complete "${W[@]}"
 log="$(k -n noetl-log-large logs "$(pod_of noetl-log-large smoke-large-log)" -c script)"
 check "large log: more than 5 MiB" yes "$( ((${#log} > 5 * 1024 * 1024)) && echo yes || echo "no (${#log} bytes)")"
 check "large log: last line" '{"result": "success", "count": 52000}' "$(tail -n1 <<<"$log")"
+
+# --- behaviours chosen by image
+k -n noetl wait job/smoke-image-fail job/smoke-image-oom job/smoke-image-install --for=condition=Failed "${W[@]}" >/dev/null
+check "image fail:7: exit code" 7 "$(pod_field noetl smoke-image-fail '.status.containerStatuses[0].state.terminated.exitCode')"
+check "image oom: reason" OOMKilled "$(pod_field noetl smoke-image-oom '.status.containerStatuses[0].state.terminated.reason')"
+check "image install-fail:4: init exit code" 4 "$(pod_field noetl smoke-image-install '.status.initContainerStatuses[0].state.terminated.exitCode')"
+k -n noetl wait job/smoke-image-succeed --for=condition=Complete "${W[@]}" >/dev/null
+ran=$(( $(date -d "$(pod_field noetl smoke-image-succeed '.status.containerStatuses[0].state.terminated.finishedAt')" +%s) \
+  - $(date -d "$(pod_field noetl smoke-image-succeed '.status.startTime')" +%s) ))
+check "image succeed:3s: ran 3-4 s" yes "$( ((ran >= 3 && ran <= 4)) && echo yes || echo "no (${ran}s)")"
 
 # --- TTL-after-finished deletes the Job, the garbage collector its pod
 wait_gone -n noetl jobs,pods -l smoke.noetl.io/case=smoke-ttl

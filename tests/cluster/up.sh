@@ -33,6 +33,22 @@ all_alive() {
   for c in "${cluster_components[@]}"; do component_alive "$c" || return 1; done
 }
 
+# kwok opens one inotify instance per followed pod log stream, and the kernel's default
+# per-user limit (128, shared with every other process of the user) runs out at about
+# 100 concurrently running pods: kwok then answers the log request with an error line.
+# Raised before the already-up check, so running up.sh again fixes a running cluster.
+inotify_wanted=1024
+inotify_knob=/proc/sys/fs/inotify/max_user_instances
+if inotify_have="$(cat "$inotify_knob" 2>/dev/null)" && ((inotify_have < inotify_wanted)); then
+  if (echo "$inotify_wanted" > "$inotify_knob") 2>/dev/null; then
+    say "raised fs.inotify.max_user_instances from $inotify_have to $inotify_wanted (kwok needs one per followed log)"
+  else
+    say "warning: fs.inotify.max_user_instances is $inotify_have and this user cannot raise it;" \
+      "with more than ~100 pods running at once kwok's log streams fail." \
+      "Fix as root: sysctl -w fs.inotify.max_user_instances=$inotify_wanted"
+  fi
+fi
+
 if [[ -f "$kubeconfig" ]] && all_alive && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already up"
   echo "$kubeconfig"
