@@ -58,9 +58,12 @@ impl Seen {
     }
 }
 
+/// An object's kind, namespace and name.
+type Key = (&'static str, String, String);
+
 #[derive(Clone, Default)]
 pub struct Recorder {
-    seen: Arc<Mutex<HashMap<(&'static str, String, String), Seen>>>,
+    seen: Arc<Mutex<HashMap<Key, Seen>>>,
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
