@@ -2,8 +2,6 @@
 //! refused with the field the author wrote and a fix.
 //! (Regenerate the golden files with `UPDATE_GOLDEN=1 cargo test -p noetl-plugin-python --test plan`.)
 
-use std::path::PathBuf;
-
 use noetl_plugin_python::plan;
 use noetl_plugin_script::{
     JobBundle, NoSources, PlanContext, PlanError, ScriptSources, SourceError,

@@ -2,9 +2,7 @@
 //! refused with the field and a fix, and responses in upstream's shape.
 //! (Regenerate the golden files with `UPDATE_GOLDEN=1 cargo test -p noetl-plugin-shell --test plan`.)
 
-use std::path::PathBuf;
-
-use noetl_plugin_script::{JobBundle, JobOutcome, JobStatus, PlanContext, PlanError};
+use noetl_plugin_script::{JobOutcome, JobStatus, PlanContext, PlanError};
 use noetl_plugin_shell::{finish, plan};
 use serde_json::{Value, json};
 

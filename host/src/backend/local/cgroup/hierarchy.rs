@@ -121,7 +121,7 @@ fn v1_home(mountinfo: &str, membership: &str, controller: &str) -> Option<PathBu
 }
 
 /// The first mount whose filesystem type and super options match: (its root, its mount point).
-fn mount_of<'a>(mountinfo: &'a str, matches: impl Fn(&str, &str) -> bool) -> Option<(&'a str, &'a str)> {
+fn mount_of(mountinfo: &str, matches: impl Fn(&str, &str) -> bool) -> Option<(&str, &str)> {
     mountinfo.lines().find_map(|line| {
         let (fields, fs) = line.split_once(" - ")?;
         let mut fs = fs.split(' ');
