@@ -90,10 +90,6 @@ async fn the_canary_reaches_the_script_and_nothing_the_call_returns_or_logs() {
     );
 
     let (raw, debug) = (raw.text(), debug.text());
-    assert!(
-        raw.contains("<redacted>"),
-        "the job's log lines were captured, redacted:\n{raw}"
-    );
     for (place, text) in [
         ("result", format!("{result:?}")),
         ("config error", error),
