@@ -5,8 +5,6 @@
 #[path = "fetch_support/http_server.rs"]
 mod http_server;
 
-use std::sync::Arc;
-
 use noetl_host::bindings::types::{CapabilityError, PlanResult, ToolError};
 use noetl_host::cache::ArtifactCache;
 use noetl_host::engine::HostEngine;

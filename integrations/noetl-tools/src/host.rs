@@ -4,7 +4,6 @@
 //! that removes them, and its rendered config.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use noetl_host::backend::kubernetes::KubeOptions;
 use noetl_host::capability::Capabilities;
