@@ -394,7 +394,9 @@ pub async fn run(bench: &Bench, side: Side) -> anyhow::Result<SideRows> {
             let mut job = row.job.clone();
             job["namespace"] = json!(row.namespace.unwrap_or(&own));
             let content = row.script.clone().unwrap_or_else(|| "print('kwok prints the log, not this')".into());
-            let config = json!({"kind": "script", "script": {"type": "inline", "content": content}, "job": job});
+            // `runtime`: the test images name no interpreter and ours refuses to guess;
+            // upstream ignores the key.
+            let config = json!({"kind": "script", "script": {"type": "inline", "content": content, "runtime": "python"}, "job": job});
             let secrets = if row.secret { json!({"API_KEY": CANARY}) } else { json!({}) };
             bench.step(row.key.to_string(), first_id + i as i64, config, secrets)
         })
