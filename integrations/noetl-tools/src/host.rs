@@ -101,9 +101,8 @@ impl WorkerHost {
         config: &ToolConfig,
         ctx: &ExecutionContext,
     ) -> Result<ToolResult, ToolError> {
-        let call = self.prepare(config, ctx).await?;
-        let job = match call.plan().await? {
-            Ok(job) => job,
+        let (call, job) = match self.prepare_job(config, ctx).await? {
+            Ok(planned) => planned,
             Err(answered) => return Ok(answered),
         };
         let reference = call
@@ -127,9 +126,8 @@ impl WorkerHost {
         config: &ToolConfig,
         ctx: &ExecutionContext,
     ) -> Result<ToolResult, ToolError> {
-        let call = self.prepare(config, ctx).await?;
-        let job = match call.plan().await? {
-            Ok(job) => job,
+        let (call, job) = match self.prepare_job(config, ctx).await? {
+            Ok(planned) => planned,
             Err(answered) => return Ok(answered),
         };
         match call.executor.resume(&job).await {
@@ -141,6 +139,17 @@ impl WorkerHost {
             )).into_owned())),
             Err(error) => Err(tool_error(&error, &call.redactor)),
         }
+    }
+
+    /// The call and the job its plugin planned (`Ok(Ok(..))`), or the plugin's answer when
+    /// it needed no job (`Ok(Err(result))`): what `submit` and `resume` both start from.
+    async fn prepare_job(
+        &self,
+        config: &ToolConfig,
+        ctx: &ExecutionContext,
+    ) -> Result<Result<(Call, PlannedJob), ToolResult>, ToolError> {
+        let call = self.prepare(config, ctx).await?;
+        Ok(call.plan().await?.map(|job| (call, job)))
     }
 
     /// The call's own pieces: its secrets and redactor, and its config mapped and rendered.
