@@ -92,13 +92,15 @@ fn pool_config() -> PoolingAllocationConfig {
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10)
-        // Off on purpose (security, not speed). With `PAGEMAP_SCAN`, wasmtime 48's slot reset
-        // resets only the dirty pages that are resident: a dirty page that was swapped out is
-        // neither reset nor decommitted, and the scan stops after 32 dirty regions, so the next
-        // instance in the slot could read the previous call's memory (secrets included).
-        // wasmtime 50 fixed it (its PR 14357); until the host moves there, every reset
-        // rewrites the kept-resident prefix (BENCHMARKS.md: drop ~6 µs with the scan, ~19 without).
-        .pagemap_scan(Enabled::No);
+        // On where the kernel has `PAGEMAP_SCAN` (Linux 6.7+): a slot's reset then rewrites only
+        // the pages the last call wrote instead of the whole kept-resident prefix (BENCHMARKS.md:
+        // drop ~6 µs with the scan, ~19 without). It was off on wasmtime 48 for security: that
+        // scan reset only dirty pages that were resident (a swapped-out dirty page kept the
+        // previous call's data, secrets included, for the next instance in the slot) and it
+        // stopped after 32 dirty regions. wasmtime 50 (its PR 14357, in the 50.0.1 this host
+        // pins) scans written pages whether resident or swapped and resumes the scan until the
+        // end of memory or the keep-resident budget, decommitting whatever it did not reset.
+        .pagemap_scan(Enabled::Auto);
     pool
 }
 
