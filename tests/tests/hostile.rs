@@ -26,15 +26,25 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let cache = tempfile::tempdir().unwrap();
-    let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache.path())).unwrap();
+    let runtime =
+        PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache.path())).unwrap();
     let policy = Policy::parse(POLICY).unwrap();
     let bytes = std::fs::read(guests::HOSTILE).unwrap();
     let plugin = runtime.load(&bytes, "hostile.wasm", &policy).await.unwrap();
-    Fixture { runtime, plugin, policy, _cache: cache }
+    Fixture {
+        runtime,
+        plugin,
+        policy,
+        _cache: cache,
+    }
 }
 
 impl Fixture {
-    async fn plan(&self, policy: &Policy, behavior: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
+    async fn plan(
+        &self,
+        policy: &Policy,
+        behavior: &str,
+    ) -> Result<Result<PlanResult, ToolError>, PluginError> {
         let env = CallEnv::from_policy(policy, "hostile");
         let config = serde_json::json!({"kind": "hostile", "behavior": behavior}).to_string();
         self.plugin.plan(&env, &config, "{}").await
@@ -43,7 +53,9 @@ impl Fixture {
     /// The normal call that must work after every hostile one.
     async fn assert_still_serves(&self) {
         match self.plan(&self.policy, "ok").await {
-            Ok(Ok(PlanResult::Done(json))) => assert!(json.contains("\"echo\""), "unexpected response {json}"),
+            Ok(Ok(PlanResult::Done(json))) => {
+                assert!(json.contains("\"echo\""), "unexpected response {json}")
+            }
             other => panic!("the host no longer serves normal calls: {other:?}"),
         }
     }
@@ -72,7 +84,14 @@ fn assert_contains(text: &str, needles: &[&str]) {
 async fn infinite_loop_is_stopped_by_the_cpu_budget() {
     let f = fixture().await;
     let error = f.fault(&tight_cpu(), "loop").await;
-    assert_contains(&error, &["plugin `hostile` failed in `plan`", "CPU budget of 300 ms", "plugins.hostile.limits.cpu_ms"]);
+    assert_contains(
+        &error,
+        &[
+            "plugin `hostile` failed in `plan`",
+            "CPU budget of 300 ms",
+            "plugins.hostile.limits.cpu_ms",
+        ],
+    );
     f.assert_still_serves().await;
 }
 
@@ -80,7 +99,13 @@ async fn infinite_loop_is_stopped_by_the_cpu_budget() {
 async fn unbounded_allocation_is_stopped_by_the_memory_cap() {
     let f = fixture().await;
     let error = f.fault(&f.policy, "allocate").await;
-    assert_contains(&error, &["over its limit of 64 MiB", "plugins.hostile.limits.memory_mib"]);
+    assert_contains(
+        &error,
+        &[
+            "over its limit of 64 MiB",
+            "plugins.hostile.limits.memory_mib",
+        ],
+    );
     f.assert_still_serves().await;
 }
 
@@ -96,7 +121,13 @@ async fn runaway_recursion_is_a_stack_overflow_error() {
 async fn panic_message_reaches_the_error() {
     let f = fixture().await;
     let error = f.fault(&f.policy, "panic").await;
-    assert_contains(&error, &["it panicked: hostile plugin panics on purpose: canary-panic-message", "src/lib.rs"]);
+    assert_contains(
+        &error,
+        &[
+            "it panicked: hostile plugin panics on purpose: canary-panic-message",
+            "src/lib.rs",
+        ],
+    );
     f.assert_still_serves().await;
 }
 
@@ -106,7 +137,10 @@ async fn oversized_output_is_refused() {
     // Enough memory to build 100 MB, so the response-size limit is what stops it.
     let roomy = Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 20000, memory_mib: 1024, max_response_mib: 1}\n").unwrap();
     let error = f.fault(&roomy, "big-output").await;
-    assert_contains(&error, &["more than the limit of 1048576 bytes", "max_response_mib"]);
+    assert_contains(
+        &error,
+        &["more than the limit of 1048576 bytes", "max_response_mib"],
+    );
     f.assert_still_serves().await;
 }
 
@@ -116,18 +150,30 @@ async fn ungranted_capabilities_are_denied_by_name() {
     match f.plan(&f.policy, "kubernetes").await {
         Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => assert_contains(
             &message,
-            &["plugin `hostile` may not use kubernetes", "`create Secret` in namespace `kube-system`", "plugins.hostile.kubernetes"],
+            &[
+                "plugin `hostile` may not use kubernetes",
+                "`create Secret` in namespace `kube-system`",
+                "plugins.hostile.kubernetes",
+            ],
         ),
         other => panic!("expected a denial, got {other:?}"),
     }
     match f.plan(&f.policy, "fetch").await {
-        Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => {
-            assert_contains(&message, &["may not use fetch", "`example.com`", "plugins.hostile.fetch.hosts"])
-        }
+        Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => assert_contains(
+            &message,
+            &[
+                "may not use fetch",
+                "`example.com`",
+                "plugins.hostile.fetch.hosts",
+            ],
+        ),
         other => panic!("expected a denial, got {other:?}"),
     }
     // Granted by policy but no cluster behind it: a clear "not configured", not a hang.
-    let granted = Policy::parse("plugins:\n  hostile:\n    kubernetes: {namespaces: [kube-system], kinds: [Secret]}\n").unwrap();
+    let granted = Policy::parse(
+        "plugins:\n  hostile:\n    kubernetes: {namespaces: [kube-system], kinds: [Secret]}\n",
+    )
+    .unwrap();
     match f.plan(&granted, "kubernetes").await {
         Ok(Err(ToolError::Capability(CapabilityError::NotConfigured(message)))) => {
             assert_contains(&message, &["no Kubernetes cluster configured"])
@@ -154,10 +200,19 @@ async fn host_files_are_invisible_to_plugins() {
 async fn a_plugin_for_another_contract_version_is_refused_naming_both() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::FUTURE_CONTRACT).unwrap();
-    let error = f.runtime.load(&bytes, "future.wasm", &f.policy).await.err().expect("must be refused").to_string();
+    let error = f
+        .runtime
+        .load(&bytes, "future.wasm", &f.policy)
+        .await
+        .err()
+        .expect("must be refused")
+        .to_string();
     assert_contains(
         &error,
-        &["future.wasm was built for contract noetl:plugin@1.0.0", "this host supports noetl:plugin@0.1.x and noetl:plugin@0.2.x"],
+        &[
+            "future.wasm was built for contract noetl:plugin@1.0.0",
+            "this host supports noetl:plugin@0.1.x and noetl:plugin@0.2.x",
+        ],
     );
     f.assert_still_serves().await;
 }
@@ -166,8 +221,17 @@ async fn a_plugin_for_another_contract_version_is_refused_naming_both() {
 async fn truncated_and_garbage_components_are_refused() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::HOSTILE).unwrap();
-    for (name, broken) in [("truncated.wasm", bytes[..bytes.len() / 2].to_vec()), ("garbage.wasm", b"\0asm not really".to_vec())] {
-        let error = f.runtime.load(&broken, name, &f.policy).await.err().expect("must be refused").to_string();
+    for (name, broken) in [
+        ("truncated.wasm", bytes[..bytes.len() / 2].to_vec()),
+        ("garbage.wasm", b"\0asm not really".to_vec()),
+    ] {
+        let error = f
+            .runtime
+            .load(&broken, name, &f.policy)
+            .await
+            .err()
+            .expect("must be refused")
+            .to_string();
         assert_contains(&error, &[name, "is not a valid WebAssembly component"]);
     }
     f.assert_still_serves().await;
@@ -190,7 +254,9 @@ impl Fixture {
     /// `data` of a call that must succeed.
     async fn data(&self, behavior: &str) -> serde_json::Value {
         match self.plan(&self.policy, behavior).await {
-            Ok(Ok(PlanResult::Done(json))) => serde_json::from_str::<serde_json::Value>(&json).unwrap()["data"].take(),
+            Ok(Ok(PlanResult::Done(json))) => {
+                serde_json::from_str::<serde_json::Value>(&json).unwrap()["data"].take()
+            }
             other => panic!("behavior {behavior}: expected a response, got {other:?}"),
         }
     }
@@ -205,7 +271,11 @@ async fn a_call_never_sees_memory_left_by_an_earlier_call() {
     assert_eq!(f.data("plant-and-scan").await["found"], true);
     for _ in 0..3 {
         assert_eq!(f.data("plant").await["planted"], 24);
-        assert_eq!(f.data("scan").await["found"], false, "a call found the canary an earlier call left in memory");
+        assert_eq!(
+            f.data("scan").await["found"],
+            false,
+            "a call found the canary an earlier call left in memory"
+        );
     }
 }
 
@@ -214,13 +284,22 @@ async fn a_call_never_sees_memory_left_by_an_earlier_call() {
 #[tokio::test]
 async fn a_sleeping_plugin_is_stopped_at_its_wall_clock_limit() {
     let f = fixture().await;
-    let policy = Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 300, wall_ms: 800}\n").unwrap();
+    let policy =
+        Policy::parse("plugins:\n  hostile:\n    limits: {cpu_ms: 300, wall_ms: 800}\n").unwrap();
     let error = f.fault(&policy, "sleep").await;
     assert_contains(
         &error,
-        &["plugin `hostile` failed in `plan`", "wall-clock limit of 800 ms", "of its 300 ms CPU budget", "plugins.hostile.limits.wall_ms"],
+        &[
+            "plugin `hostile` failed in `plan`",
+            "wall-clock limit of 800 ms",
+            "of its 300 ms CPU budget",
+            "plugins.hostile.limits.wall_ms",
+        ],
     );
-    assert!(!error.contains("used more than its CPU budget"), "a sleep must not be blamed on CPU: {error}");
+    assert!(
+        !error.contains("used more than its CPU budget"),
+        "a sleep must not be blamed on CPU: {error}"
+    );
     f.assert_still_serves().await;
 }
 
@@ -231,17 +310,84 @@ async fn a_plugin_whose_describe_hits_a_limit_is_remembered_as_rejected() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::SLOW_DESCRIBE).unwrap();
     let tight = Policy::parse("defaults:\n  limits: {wall_ms: 300}\n").unwrap();
-    let first = f.runtime.load(&bytes, "slow.wasm", &tight).await.err().expect("must be refused").to_string();
-    assert_contains(&first, &["plugin `slow.wasm` failed in `describe`", "wall-clock limit of 300 ms", "defaults.limits.wall_ms"]);
-    assert!(!first.contains("remembered"), "the first load runs the plugin: {first}");
+    let first = f
+        .runtime
+        .load(&bytes, "slow.wasm", &tight)
+        .await
+        .err()
+        .expect("must be refused")
+        .to_string();
+    assert_contains(
+        &first,
+        &[
+            "plugin `slow.wasm` failed in `describe`",
+            "wall-clock limit of 300 ms",
+            "defaults.limits.wall_ms",
+        ],
+    );
+    assert!(
+        !first.contains("remembered"),
+        "the first load runs the plugin: {first}"
+    );
 
-    let again = f.runtime.load(&bytes, "slow.wasm", &tight).await.err().expect("must be refused").to_string();
-    assert_contains(&again, &["wall-clock limit of 300 ms", "remembered from an earlier load", "rejected"]);
+    let again = f
+        .runtime
+        .load(&bytes, "slow.wasm", &tight)
+        .await
+        .err()
+        .expect("must be refused")
+        .to_string();
+    assert_contains(
+        &again,
+        &[
+            "wall-clock limit of 300 ms",
+            "remembered from an earlier load",
+            "rejected",
+        ],
+    );
 
     // Other limits: the verdict does not apply; the plugin is run (and stopped) again.
     let other = Policy::parse("defaults:\n  limits: {wall_ms: 400}\n").unwrap();
-    let fresh = f.runtime.load(&bytes, "slow.wasm", &other).await.err().expect("must be refused").to_string();
+    let fresh = f
+        .runtime
+        .load(&bytes, "slow.wasm", &other)
+        .await
+        .err()
+        .expect("must be refused")
+        .to_string();
     assert_contains(&fresh, &["wall-clock limit of 400 ms"]);
     assert!(!fresh.contains("remembered"), "{fresh}");
+    f.assert_still_serves().await;
+}
+
+/// Guests are linked with an initial memory that covers a typical call (plugins/guest-build),
+/// and that initial memory counts against the plugin's memory limit: a limit below it refuses
+/// the instance before any guest code runs, with the memory error naming the policy key.
+#[tokio::test]
+async fn the_initial_memory_counts_against_the_memory_limit() {
+    let f = fixture().await;
+    let initial = f
+        .data("memory-size")
+        .await
+        .as_u64()
+        .expect("a size in bytes");
+    assert_eq!(
+        initial,
+        noetl_guest_build::INITIAL_MEMORY_BYTES,
+        "the guest's memory as its call starts"
+    );
+    let below = (initial >> 20) - 1;
+    let policy = Policy::parse(&format!(
+        "plugins:\n  hostile:\n    limits: {{memory_mib: {below}}}\n"
+    ))
+    .unwrap();
+    let error = f.fault(&policy, "ok").await;
+    assert_contains(
+        &error,
+        &[
+            &format!("over its limit of {below} MiB"),
+            "plugins.hostile.limits.memory_mib",
+        ],
+    );
     f.assert_still_serves().await;
 }

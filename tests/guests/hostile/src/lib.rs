@@ -3,13 +3,19 @@
 
 mod bundles;
 
-use noetl_plugin_sdk::{Context, JobOutcome, PlanResult, Tool, ToolError, ToolInfo, Value, capability, json};
+use noetl_plugin_sdk::{
+    Context, JobOutcome, PlanResult, Tool, ToolError, ToolInfo, Value, capability, json,
+};
 
 struct Hostile;
 
 impl Tool for Hostile {
     fn describe() -> ToolInfo {
-        ToolInfo::new("hostile", "0.1.0", "Misbehaves on purpose for the host's tests")
+        ToolInfo::new(
+            "hostile",
+            "0.1.0",
+            "Misbehaves on purpose for the host's tests",
+        )
     }
 
     fn finish(_config: Value, _context: &Context, outcome: JobOutcome) -> Result<Value, ToolError> {
@@ -17,8 +23,15 @@ impl Tool for Hostile {
     }
 
     fn plan(config: Value, context: &Context) -> Result<PlanResult, ToolError> {
-        let behavior = config.get("behavior").and_then(Value::as_str).unwrap_or("ok");
-        let done = |data: Value| Ok(PlanResult::Done(json!({"status": "success", "data": data}).to_string()));
+        let behavior = config
+            .get("behavior")
+            .and_then(Value::as_str)
+            .unwrap_or("ok");
+        let done = |data: Value| {
+            Ok(PlanResult::Done(
+                json!({"status": "success", "data": data}).to_string(),
+            ))
+        };
         match behavior {
             "ok" => done(json!({"echo": config})),
             // A WASI clock wait: no CPU used, no capability involved; only the wall-clock
@@ -41,7 +54,10 @@ impl Tool for Hostile {
             "panic" => panic!("hostile plugin panics on purpose: canary-panic-message"),
             "big-output" => done(json!("x".repeat(100 << 20))),
             "kubernetes" => {
-                let created = capability::kubernetes::create("kube-system", r#"{"kind":"Secret","metadata":{"name":"x"}}"#)?;
+                let created = capability::kubernetes::create(
+                    "kube-system",
+                    r#"{"kind":"Secret","metadata":{"name":"x"}}"#,
+                )?;
                 done(json!(created))
             }
             "bundle" => bundles::plan(&config, context),
@@ -51,15 +67,30 @@ impl Tool for Hostile {
             }
             "fetch-url" => {
                 let url = config.get("url").and_then(Value::as_str).unwrap_or("");
-                let max_bytes = config.get("max_bytes").and_then(Value::as_u64).unwrap_or(1 << 20);
+                let max_bytes = config
+                    .get("max_bytes")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1 << 20);
                 let fetched = capability::fetch(url, max_bytes)?;
-                done(json!({"sha256": fetched.sha256, "body": String::from_utf8_lossy(&fetched.body)}))
+                done(
+                    json!({"sha256": fetched.sha256, "body": String::from_utf8_lossy(&fetched.body)}),
+                )
             }
             "http" => {
                 let text = |key: &str| config.get(key).and_then(Value::as_str).unwrap_or("");
                 let mut request = capability::http::Request::new(text("method"), text("url"))
-                    .follow_redirects(config.get("follow_redirects").and_then(Value::as_bool).unwrap_or(true));
-                for (name, value) in config.get("headers").and_then(Value::as_object).into_iter().flatten() {
+                    .follow_redirects(
+                        config
+                            .get("follow_redirects")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(true),
+                    );
+                for (name, value) in config
+                    .get("headers")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
                     request = request.header(name, value.as_str().unwrap_or(""));
                 }
                 if let Some(body) = config.get("body").and_then(Value::as_str) {
@@ -78,7 +109,9 @@ impl Tool for Hostile {
             }
             "host-file" => match std::fs::read_to_string("/etc/passwd") {
                 Ok(text) => done(json!({"leaked": text})),
-                Err(error) => Err(ToolError::Failed(format!("cannot open /etc/passwd: {error}"))),
+                Err(error) => Err(ToolError::Failed(format!(
+                    "cannot open /etc/passwd: {error}"
+                ))),
             },
             "read-file" => {
                 let path = config.get("path").and_then(Value::as_str).unwrap_or("");
@@ -89,11 +122,17 @@ impl Tool for Hostile {
             // stack memory; `scan` looks for it anywhere in linear memory.
             "plant" => done(json!({"planted": plant_canary()})),
             "scan" => done(json!({"found": canary_in_memory()})),
+            // The size of linear memory as the call starts (the guest's initial memory).
+            "memory-size" => done(json!(core::arch::wasm32::memory_size(0) * 65536)),
             "plant-and-scan" => {
                 plant_canary();
                 done(json!({"found": canary_in_memory()}))
             }
-            other => Err(ToolError::field("tool.behavior", format!("unknown behavior `{other}`"), "use ok, loop, allocate, ...")),
+            other => Err(ToolError::field(
+                "tool.behavior",
+                format!("unknown behavior `{other}`"),
+                "use ok, loop, allocate, ...",
+            )),
         }
     }
 }
@@ -105,7 +144,8 @@ fn recurse(depth: u64) -> u64 {
 }
 
 /// The canary is stored XOR-ed, so the scanner's own copy of it never matches.
-const CANARY_MASKED: [u8; 24] = *b"\x14\x15\x1f\x0e\x16w\x19\x1b\x14\x1b\x08\x03w\x15\x0f\x1f\x00\x0b\x1e\x1b\x1f\x13\x1b\x0c";
+const CANARY_MASKED: [u8; 24] =
+    *b"\x14\x15\x1f\x0e\x16w\x19\x1b\x14\x1b\x08\x03w\x15\x0f\x1f\x00\x0b\x1e\x1b\x1f\x13\x1b\x0c";
 const MASK: u8 = 0x7a;
 
 static mut PLANTED: [u8; 4096] = [0; 4096];
@@ -125,7 +165,13 @@ fn plant_canary() -> usize {
     stack[..canary.len()].copy_from_slice(&canary);
     std::hint::black_box(&stack);
     // SAFETY: single-threaded guest; nothing else touches PLANTED during this call.
-    unsafe { std::ptr::copy_nonoverlapping(canary.as_ptr(), std::ptr::addr_of_mut!(PLANTED).cast::<u8>(), canary.len()) };
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            canary.as_ptr(),
+            std::ptr::addr_of_mut!(PLANTED).cast::<u8>(),
+            canary.len(),
+        )
+    };
     canary.len()
 }
 
