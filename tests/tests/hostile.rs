@@ -60,6 +60,16 @@ impl Fixture {
         }
     }
 
+    /// The error of loading `bytes` as `name`, which must be refused.
+    async fn load_error(&self, bytes: &[u8], name: &str, policy: &Policy) -> String {
+        self.runtime
+            .load(bytes, name, policy)
+            .await
+            .err()
+            .expect("must be refused")
+            .to_string()
+    }
+
     async fn fault(&self, policy: &Policy, behavior: &str) -> String {
         match self.plan(policy, behavior).await {
             Err(error @ PluginError::Fault { .. }) => error.to_string(),
@@ -200,13 +210,7 @@ async fn host_files_are_invisible_to_plugins() {
 async fn a_plugin_for_another_contract_version_is_refused_naming_both() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::FUTURE_CONTRACT).unwrap();
-    let error = f
-        .runtime
-        .load(&bytes, "future.wasm", &f.policy)
-        .await
-        .err()
-        .expect("must be refused")
-        .to_string();
+    let error = f.load_error(&bytes, "future.wasm", &f.policy).await;
     assert_contains(
         &error,
         &[
@@ -225,13 +229,7 @@ async fn truncated_and_garbage_components_are_refused() {
         ("truncated.wasm", bytes[..bytes.len() / 2].to_vec()),
         ("garbage.wasm", b"\0asm not really".to_vec()),
     ] {
-        let error = f
-            .runtime
-            .load(&broken, name, &f.policy)
-            .await
-            .err()
-            .expect("must be refused")
-            .to_string();
+        let error = f.load_error(&broken, name, &f.policy).await;
         assert_contains(&error, &[name, "is not a valid WebAssembly component"]);
     }
     f.assert_still_serves().await;
@@ -310,13 +308,7 @@ async fn a_plugin_whose_describe_hits_a_limit_is_remembered_as_rejected() {
     let f = fixture().await;
     let bytes = std::fs::read(guests::SLOW_DESCRIBE).unwrap();
     let tight = Policy::parse("defaults:\n  limits: {wall_ms: 300}\n").unwrap();
-    let first = f
-        .runtime
-        .load(&bytes, "slow.wasm", &tight)
-        .await
-        .err()
-        .expect("must be refused")
-        .to_string();
+    let first = f.load_error(&bytes, "slow.wasm", &tight).await;
     assert_contains(
         &first,
         &[
@@ -330,13 +322,7 @@ async fn a_plugin_whose_describe_hits_a_limit_is_remembered_as_rejected() {
         "the first load runs the plugin: {first}"
     );
 
-    let again = f
-        .runtime
-        .load(&bytes, "slow.wasm", &tight)
-        .await
-        .err()
-        .expect("must be refused")
-        .to_string();
+    let again = f.load_error(&bytes, "slow.wasm", &tight).await;
     assert_contains(
         &again,
         &[
@@ -348,13 +334,7 @@ async fn a_plugin_whose_describe_hits_a_limit_is_remembered_as_rejected() {
 
     // Other limits: the verdict does not apply; the plugin is run (and stopped) again.
     let other = Policy::parse("defaults:\n  limits: {wall_ms: 400}\n").unwrap();
-    let fresh = f
-        .runtime
-        .load(&bytes, "slow.wasm", &other)
-        .await
-        .err()
-        .expect("must be refused")
-        .to_string();
+    let fresh = f.load_error(&bytes, "slow.wasm", &other).await;
     assert_contains(&fresh, &["wall-clock limit of 400 ms"]);
     assert!(!fresh.contains("remembered"), "{fresh}");
     f.assert_still_serves().await;
