@@ -3,7 +3,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The guest target of the pinned toolchain (rust-toolchain.toml).
+# The pinned toolchain (rust-toolchain.toml: its version, components and wasm target). A
+# fresh machine may have only an older one, and rustup installs nothing on first use where
+# RUSTUP_AUTO_INSTALL=0. Quick when it is there.
+rustup toolchain install
+
+# The guest target of the pinned toolchain (older rustup does not install the file's targets).
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi

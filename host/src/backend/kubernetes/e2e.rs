@@ -186,6 +186,7 @@ async fn failed_install_is_reported_with_the_pip_log() {
     let (outcome, _) = run(&backend, &bundle).await;
     assert_eq!(outcome.status, JobStatus::Failed, "{outcome:?}");
     assert_eq!(outcome.reason.as_deref(), Some("DependencyInstallFailed"));
+    assert_eq!(outcome.exit_code, Some(1), "the installer's exit code (kwok's default)");
     assert!(outcome.output.contains("ERROR:"), "{}", outcome.output);
 }
 

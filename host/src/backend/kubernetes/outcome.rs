@@ -144,6 +144,10 @@ fn ended_outcome(job: &Job, newest: Option<&Pod>, ended: Terminal) -> JobOutcome
         .and_then(|p| terminated(p, INSTALL_CONTAINER, true))
         .filter(|t| t.exit_code != 0);
     if let Some(install) = failed_install {
+        // The step failed with the installer's code (the script never ran), as the local
+        // backend reports it: a caller that checks `exit_code` sees the failure, and
+        // `reason` says which process it came from.
+        outcome.exit_code = Some(install.exit_code);
         outcome.reason = Some(REASON_INSTALL_FAILED.to_string());
         outcome.message = Some(join_message(
             format!(
@@ -483,7 +487,7 @@ mod tests {
         let out = ended(assess(&job, &[&p], ts("2026-01-01T00:02:00Z"), GRACE));
         assert_eq!(out.status, JobStatus::Failed);
         assert_eq!(out.reason.as_deref(), Some("DependencyInstallFailed"));
-        assert_eq!(out.exit_code, None, "the main container never ran");
+        assert_eq!(out.exit_code, Some(1), "the installer's code: the main container never ran");
         assert!(
             out.message
                 .unwrap()
