@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The pinned toolchain (rust-toolchain.toml: its version, components and wasm target). A
 # fresh machine may have only an older one, and rustup installs nothing on first use where
 # RUSTUP_AUTO_INSTALL=0. Quick when it is there.
-rustup toolchain install
+rustup toolchain install --no-self-update
 
 # The guest target of the pinned toolchain (older rustup does not install the file's targets).
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
