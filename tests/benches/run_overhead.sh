@@ -4,8 +4,9 @@
 #
 #   cargo build --release -p noetl-host && tests/benches/run_overhead.sh
 #
-# Prints hyperfine's table (mean ± σ, min/max) and the medians; the markdown table is
-# written to $OUT (default: run_overhead.md in the current dir).
+# Prints hyperfine's table (mean ± σ, min/max) and the medians, with the steps of a
+# breakdown of the run's overhead; the markdown table is written to $OUT (default:
+# run_overhead.md in the current dir).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,8 +27,16 @@ python=$(python3 -c 'import sys; print(sys.executable)')
 "$python" "$work/script.py" "$args" | grep -q '"count": 5' || { echo "extracting the script from $playbook failed" >&2; exit 1; }
 
 # -N: no intermediate shell, so neither side pays for one. The warmup runs fill the
-# artifact cache (compiled plugins) and the page cache.
+# artifact cache (compiled plugins) and the page cache. The first three commands break the
+# run's overhead down, each doing a little more than the one before: process start and
+# argument parsing; + policy and loading the built-in plugins (cached artifacts,
+# `describe`); + reading and checking the playbook (structure, templates, each tool config
+# through its plugin). The run adds to that the secret providers, the local backend and
+# its runtime probe (cached), rendering, `plan`, the sandbox, the script and `finish`.
 hyperfine -N --warmup 3 --runs 30 --export-markdown "$out" --export-json "$work/runs.json" \
+  --command-name "noetl-host --version" "$host --version" \
+  --command-name "noetl-host plugins list" "$host plugins list" \
+  --command-name "noetl-host run --dry-run 01-basic-python.yaml" "$host run $playbook --dry-run" \
   --command-name "noetl-host run 01-basic-python.yaml" "$host run $playbook --output json" \
   --command-name "python3 script.py '<args>'" "$python $work/script.py '$args'"
 

@@ -434,3 +434,16 @@ async fn a_spare_instance_takes_the_grant_and_limits_of_the_call_that_takes_it()
     assert_eq!(f.plugin.spare_served(), served, "a spare over the call's memory limit must not be used");
     f.assert_still_serves().await;
 }
+
+/// Calls back to back, faster than used stores can be dropped in the background, must not
+/// run the pooling allocator out of slots (retired stores wait in a short queue only).
+#[tokio::test]
+async fn thousands_of_calls_back_to_back_never_exhaust_the_instance_pool() {
+    let f = fixture().await;
+    for call in 0..3000 {
+        match f.plan(&f.policy, "ok").await {
+            Ok(Ok(PlanResult::Done(_))) => {}
+            other => panic!("call {call} failed: {other:?}"),
+        }
+    }
+}

@@ -14,7 +14,9 @@
 //!   gets the usual memory error.
 //!
 //! Used stores are dropped on a thread of their own ([`retire`]): dropping one resets its
-//! pooled memory slot, which is work the caller need not wait for.
+//! pooled memory slot, which is work the caller need not wait for. At most a few wait for
+//! that thread; past that the caller drops its own, so retired stores never hold more than
+//! a handful of the pool's slots.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,19 +91,29 @@ impl<I: Send + 'static> Spare<I> {
     }
 }
 
-/// Drops a used store off the caller's path, on the host's store-dropping thread (inline
-/// if that thread cannot be started).
+/// How many used stores may wait for the dropping thread. Each holds its pooled slots
+/// until it is dropped, so the queue must stay short: when calls come faster than the
+/// thread drops, the caller drops its store itself (the pool would run out otherwise).
+const RETIRE_QUEUE: usize = 8;
+
+/// Drops a used store off the caller's path, on the host's store-dropping thread; inline
+/// when that thread is behind by [`RETIRE_QUEUE`] stores or could not be started.
 pub(super) fn retire(store: Store<HostState>) {
-    static DROPPER: OnceLock<Option<mpsc::Sender<Store<HostState>>>> = OnceLock::new();
+    static DROPPER: OnceLock<Option<mpsc::SyncSender<Store<HostState>>>> = OnceLock::new();
     let dropper = DROPPER.get_or_init(|| {
-        let (send, receive) = mpsc::channel::<Store<HostState>>();
+        let (send, receive) = mpsc::sync_channel::<Store<HostState>>(RETIRE_QUEUE);
         std::thread::Builder::new()
             .name("noetl-store-drop".into())
             .spawn(move || receive.into_iter().for_each(drop))
             .ok()
             .map(|_| send)
     });
-    if let Some(Err(mpsc::SendError(store))) = dropper.as_ref().map(|send| send.send(store)) {
-        drop(store);
+    match dropper {
+        Some(send) => {
+            if let Err(mpsc::TrySendError::Full(store) | mpsc::TrySendError::Disconnected(store)) = send.try_send(store) {
+                drop(store);
+            }
+        }
+        None => drop(store),
     }
 }
