@@ -24,20 +24,6 @@ pub fn host_bin() -> PathBuf {
     bin
 }
 
-/// CPU time the process's threads have run so far, background threads included (zero
-/// where `/proc` has no `schedstat`). Benchmarks compare it, since on a shared machine
-/// wall-clock time also counts the time spent waiting for a core.
-pub fn process_cpu() -> std::time::Duration {
-    let nanos = std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    std::time::Duration::from_nanos(nanos)
-}
-
 /// The repository root (for example playbooks).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()

@@ -372,71 +372,8 @@ async fn the_initial_memory_counts_against_the_memory_limit() {
     f.assert_still_serves().await;
 }
 
-impl Fixture {
-    /// Waits until the plugin's spare instance is ready, so the next call runs on it.
-    async fn wait_for_spare(&self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !self.plugin.spare_ready() {
-            assert!(std::time::Instant::now() < deadline, "no spare instance was made within 20 s");
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    }
-
-    /// Runs `call` on the spare instance and checks that it did.
-    async fn on_spare<T>(&self, call: impl std::future::Future<Output = T>) -> T {
-        self.wait_for_spare().await;
-        let served = self.plugin.spare_served();
-        let result = call.await;
-        assert_eq!(self.plugin.spare_served(), served + 1, "the call must have run on the spare instance");
-        result
-    }
-}
-
-/// The spare instance (made ahead of a call, off its critical path) is as fresh as one made
-/// for the call: a canary planted by earlier calls is not in it.
-#[tokio::test]
-async fn a_spare_instance_never_sees_memory_left_by_an_earlier_call() {
-    let f = fixture().await;
-    for _ in 0..4 {
-        assert_eq!(f.data("plant").await["planted"], 24);
-        let found = f.on_spare(f.data("scan")).await;
-        assert_eq!(found["found"], false, "a spare instance found the canary an earlier call left in memory");
-    }
-}
-
-/// A spare is made with nothing granted; the call that takes it brings its own grant and
-/// limits: a grant does not outlive its call, a denial does not either, and a memory limit
-/// below what the spare already holds refuses the call as instantiation would.
-#[tokio::test]
-async fn a_spare_instance_takes_the_grant_and_limits_of_the_call_that_takes_it() {
-    let f = fixture().await;
-    let granted =
-        Policy::parse("plugins:\n  hostile:\n    kubernetes: {namespaces: [kube-system], kinds: [Secret]}\n").unwrap();
-    for _ in 0..2 {
-        match f.on_spare(f.plan(&f.policy, "kubernetes")).await {
-            Ok(Err(ToolError::Capability(CapabilityError::Denied(message)))) => {
-                assert_contains(&message, &["plugin `hostile` may not use kubernetes"])
-            }
-            other => panic!("expected a denial after a granted call, got {other:?}"),
-        }
-        match f.on_spare(f.plan(&granted, "kubernetes")).await {
-            Ok(Err(ToolError::Capability(CapabilityError::NotConfigured(_)))) => {}
-            other => panic!("expected the grant to apply after a denied call, got {other:?}"),
-        }
-    }
-
-    let initial_mib = noetl_guest_build::INITIAL_MEMORY_BYTES >> 20;
-    let below = Policy::parse(&format!("plugins:\n  hostile:\n    limits: {{memory_mib: {}}}\n", initial_mib - 1)).unwrap();
-    f.wait_for_spare().await;
-    let served = f.plugin.spare_served();
-    let error = f.fault(&below, "ok").await;
-    assert_contains(&error, &[&format!("over its limit of {} MiB", initial_mib - 1), "plugins.hostile.limits.memory_mib"]);
-    assert_eq!(f.plugin.spare_served(), served, "a spare over the call's memory limit must not be used");
-    f.assert_still_serves().await;
-}
-
-/// Calls back to back, faster than used stores can be dropped in the background, must not
-/// run the pooling allocator out of slots (retired stores wait in a short queue only).
+/// Calls back to back must not run the pooling allocator out of slots: every call's store
+/// gives its slots back before the call returns.
 #[tokio::test]
 async fn thousands_of_calls_back_to_back_never_exhaust_the_instance_pool() {
     let f = fixture().await;

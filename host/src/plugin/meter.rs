@@ -128,8 +128,6 @@ pub async fn bounded<T>(clock: &CpuClock, wall: Duration, call: impl Future<Outp
 pub struct MemoryLimiter {
     limit: usize,
     refused: Option<usize>,
-    /// The largest memory size allowed so far (what the instance holds, at least).
-    granted: usize,
 }
 
 /// Tables hold function references; a million is far beyond any real plugin.
@@ -137,12 +135,7 @@ const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 impl MemoryLimiter {
     pub fn new(limit_bytes: u64) -> Self {
-        MemoryLimiter { limit: usize::try_from(limit_bytes).unwrap_or(usize::MAX), refused: None, granted: 0 }
-    }
-
-    /// The same meter under a new limit, keeping what the instance already holds.
-    pub fn relimited(&self, limit_bytes: u64) -> Self {
-        MemoryLimiter { granted: self.granted, ..MemoryLimiter::new(limit_bytes) }
+        MemoryLimiter { limit: usize::try_from(limit_bytes).unwrap_or(usize::MAX), refused: None }
     }
 
     /// The size (bytes) of the first growth that was refused, if any.
@@ -153,11 +146,6 @@ impl MemoryLimiter {
     pub fn limit(&self) -> usize {
         self.limit
     }
-
-    /// The largest memory size allowed so far, instantiation's initial memory included.
-    pub fn granted(&self) -> usize {
-        self.granted
-    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -166,7 +154,6 @@ impl ResourceLimiter for MemoryLimiter {
             self.refused.get_or_insert(desired);
             return Ok(false);
         }
-        self.granted = self.granted.max(desired);
         Ok(true)
     }
 
@@ -230,14 +217,5 @@ mod tests {
         assert!(limiter.memory_growing(0, 1 << 20, None).unwrap());
         assert!(!limiter.memory_growing(1 << 20, 2 << 20, None).unwrap());
         assert_eq!(limiter.refused(), Some(2 << 20));
-        assert_eq!(limiter.granted(), 1 << 20, "the refused growth is not held");
-    }
-
-    #[test]
-    fn a_new_limit_keeps_what_the_instance_holds() {
-        let mut limiter = MemoryLimiter::new(8 << 20);
-        assert!(limiter.memory_growing(0, 4 << 20, None).unwrap());
-        let relimited = limiter.relimited(2 << 20);
-        assert_eq!((relimited.granted(), relimited.limit(), relimited.refused()), (4 << 20, 2 << 20, None));
     }
 }

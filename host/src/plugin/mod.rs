@@ -1,6 +1,6 @@
-//! Loading plugins and calling them: one `InstancePre` per plugin, a fresh, never-called
-//! instance in a fresh `Store` per call (made ahead of the call: `spare.rs`), wall-clock,
-//! CPU and memory bounds per call, and failures turned into errors a person can act on.
+//! Loading plugins and calling them: one `InstancePre` per plugin, a fresh `Store` per
+//! call, wall-clock, CPU and memory bounds per call, and failures turned into errors a
+//! person can act on.
 
 mod contract;
 pub mod convert;
@@ -9,7 +9,6 @@ mod meter;
 mod output;
 mod rejections;
 mod set;
-mod spare;
 mod state;
 
 use std::sync::Arc;
@@ -33,7 +32,6 @@ use crate::engine::HostEngine;
 use crate::policy::{Limits, Policy};
 use meter::CpuBudgetExceeded;
 use rejections::RejectionMemory;
-use spare::{Ready, Spare};
 
 pub use crate::bindings::template_engine::exports::noetl::plugin::renderer::{RenderError, RenderOptions};
 
@@ -46,7 +44,6 @@ pub struct PluginRuntime {
     template_linker: Linker<HostState>,
 }
 
-#[derive(Clone)]
 enum Pre {
     Tool(ToolPre<HostState>),
     /// A tool built for contract 0.1.x: called through its own (0.1.0) export bindings.
@@ -60,12 +57,6 @@ enum Pre {
 enum ToolInstance {
     Current(Tool),
     V01(Tool01),
-}
-
-/// A fresh instance of a plugin, of its role (and for a tool, its contract version).
-enum Instance {
-    Tool(ToolInstance),
-    Template(TemplateEngine),
 }
 
 macro_rules! handler {
@@ -94,7 +85,6 @@ pub struct LoadedPlugin {
     pub info: Option<ToolInfo>,
     pub cache: CacheOutcome,
     pre: Pre,
-    spare: Arc<Spare<Instance>>,
 }
 
 /// What a plugin may use during one call.
@@ -158,15 +148,7 @@ impl PluginRuntime {
                 } else {
                     Pre::Tool(ToolPre::new(instance_pre).map_err(link_error)?)
                 };
-                LoadedPlugin {
-                    name: String::new(),
-                    origin: origin.into(),
-                    contract,
-                    info: None,
-                    cache,
-                    pre,
-                    spare: Spare::new(),
-                }
+                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre }
             }
             Role::TemplateEngine => {
                 let instance_pre = self.template_linker.instantiate_pre(&component).map_err(link_error)?;
@@ -178,7 +160,6 @@ impl PluginRuntime {
                     info: None,
                     cache,
                     pre: Pre::Template(pre),
-                    spare: Spare::new(),
                 }
             }
         };
@@ -215,111 +196,42 @@ fn validate_kind(kind: &str, origin: &str) -> Result<(), PluginError> {
     }
 }
 
-/// A store for one call under `env`'s limits and meters, with its capabilities.
-fn new_store(engine: &wasmtime::Engine, env: &CallEnv) -> Store<HostState> {
-    let mut store = Store::new(engine, HostState::new(env.caps.clone(), &env.limits));
-    store.limiter(|state| &mut state.memory);
-    // Checked every epoch tick: stop the guest once its own CPU time (not time spent
-    // in host calls) exceeds the budget; otherwise yield so other calls progress.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|ctx| {
-        let cpu = &ctx.data().cpu;
-        if cpu.exceeded() {
-            return Err(wasmtime::Error::new(CpuBudgetExceeded { budget_ms: cpu.budget().as_millis() }));
-        }
-        Ok(UpdateDeadline::Yield(1))
-    });
-    store
-}
-
-/// A fresh, never-called instance of `pre` in `store`, through the export bindings of the
-/// contract version it was built for.
-async fn instantiate(pre: &Pre, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
-    Ok(match pre {
-        Pre::Tool(pre) => Instance::Tool(ToolInstance::Current(pre.instantiate_async(store).await?)),
-        Pre::Tool01(pre) => Instance::Tool(ToolInstance::V01(pre.instantiate_async(store).await?)),
-        Pre::Template(pre) => Instance::Template(pre.instantiate_async(store).await?),
-    })
-}
-
-/// One call's store, with the instance when the plugin's spare supplied it.
-struct Call {
-    store: Store<HostState>,
-    instance: Option<Instance>,
-}
-
-impl Call {
-    /// The call's instance: the spare's, or one made now (inside the call's bounds).
-    async fn instance(&mut self, pre: &Pre) -> wasmtime::Result<Instance> {
-        match self.instance.take() {
-            Some(instance) => Ok(instance),
-            None => instantiate(pre, &mut self.store).await,
-        }
-    }
-
-    async fn tool(&mut self, pre: &Pre) -> wasmtime::Result<ToolInstance> {
-        match self.instance(pre).await? {
-            Instance::Tool(tool) => Ok(tool),
-            Instance::Template(_) => unreachable!("callers check the role"),
-        }
-    }
-
-    async fn template_engine(&mut self, pre: &Pre) -> wasmtime::Result<TemplateEngine> {
-        match self.instance(pre).await? {
-            Instance::Template(engine) => Ok(engine),
-            Instance::Tool(_) => unreachable!("callers check the role"),
-        }
-    }
-
-    /// The call's value or its fault explained (`fault::settle`); the store is dropped
-    /// off the caller's path.
-    fn settle<T>(self, plugin: &LoadedPlugin, function: &str, result: wasmtime::Result<T>) -> Result<T, PluginError> {
-        let settled = fault::settle(plugin, function, &self.store, result);
-        spare::retire(self.store);
-        settled
-    }
-}
-
 impl LoadedPlugin {
-    fn engine(&self) -> &wasmtime::Engine {
-        match &self.pre {
+    fn new_store(&self, engine: &wasmtime::Engine, env: &CallEnv) -> Store<HostState> {
+        let mut store = Store::new(engine, HostState::new(env.caps.clone(), &env.limits));
+        store.limiter(|state| &mut state.memory);
+        // Checked every epoch tick: stop the guest once its own CPU time (not time spent
+        // in host calls) exceeds the budget; otherwise yield so other calls progress.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            let cpu = &ctx.data().cpu;
+            if cpu.exceeded() {
+                return Err(wasmtime::Error::new(CpuBudgetExceeded { budget_ms: cpu.budget().as_millis() }));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// A fresh store and a fresh instance of this tool (of whichever contract version).
+    /// A fresh store for one call, on the engine this plugin was compiled for.
+    fn call_store(&self, env: &CallEnv) -> Store<HostState> {
+        let engine = match &self.pre {
             Pre::Tool(pre) => pre.engine(),
             Pre::Tool01(pre) => pre.engine(),
             Pre::Template(pre) => pre.engine(),
-        }
-    }
-
-    /// The store (and, from the spare, the instance) for one call under `env`; the next
-    /// spare is made in the background.
-    fn call(&self, env: &CallEnv) -> Call {
-        let call = match self.spare.take(env) {
-            Some(Ready { store, instance }) => Call { store, instance: Some(instance) },
-            None => Call { store: new_store(self.engine(), env), instance: None },
         };
-        self.refill_spare(env);
-        call
+        self.new_store(engine, env)
     }
 
-    /// Starts making the next spare: under `env`'s limits, with nothing granted.
-    fn refill_spare(&self, env: &CallEnv) {
-        let (pre, engine) = (self.pre.clone(), self.engine().clone());
-        let env = CallEnv { caps: Arc::new(Capabilities::none(&self.origin)), limits: env.limits.clone() };
-        self.spare.refill(async move {
-            let mut store = new_store(&engine, &env);
-            let clock = store.data().cpu.clone();
-            let instance = meter::bounded(&clock, wall(&env), instantiate(&pre, &mut store)).await?;
-            Ok(Ready { store, instance })
-        });
-    }
-
-    /// Whether a spare instance is ready for the next call (benchmarks wait for it).
-    pub fn spare_ready(&self) -> bool {
-        self.spare.is_ready()
-    }
-
-    /// How many calls ran on a spare instance.
-    pub fn spare_served(&self) -> u64 {
-        self.spare.served()
+    /// A fresh, never-called instance of this tool, through the export bindings of the
+    /// contract version it was built for.
+    async fn instantiate_tool(&self, store: &mut Store<HostState>) -> wasmtime::Result<ToolInstance> {
+        match &self.pre {
+            Pre::Tool(pre) => pre.instantiate_async(store).await.map(ToolInstance::Current),
+            Pre::Tool01(pre) => pre.instantiate_async(store).await.map(ToolInstance::V01),
+            Pre::Template(_) => unreachable!("callers check the role"),
+        }
     }
 
     fn expect_role(&self, role: Role, function: &str) -> Result<(), PluginError> {
@@ -332,14 +244,14 @@ impl LoadedPlugin {
 
     async fn describe(&self, env: &CallEnv) -> Result<ToolInfo, PluginError> {
         self.expect_role(Role::Tool, "describe")?;
-        let mut call = self.call(env);
-        let clock = call.store.data().cpu.clone();
+        let mut store = self.call_store(env);
+        let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = call.tool(&self.pre).await?;
-            handler!(tool, |handler| handler.call_describe(&mut call.store).await)
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_describe(&mut store).await)
         })
         .await;
-        let info = call.settle(self, "describe", result)?;
+        let info = fault::settle(self, "describe", &store, result)?;
         fault::check_size(self, "describe", &env.limits, info.config_schema.len())?;
         Ok(info)
     }
@@ -348,14 +260,14 @@ impl LoadedPlugin {
     pub async fn plan(&self, env: &CallEnv, config: &str, context: &str) -> Result<Result<PlanResult, ToolError>, PluginError> {
         self.expect_role(Role::Tool, "plan")?;
         let (config, context) = (config.to_owned(), context.to_owned());
-        let mut call = self.call(env);
-        let clock = call.store.data().cpu.clone();
+        let mut store = self.call_store(env);
+        let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = call.tool(&self.pre).await?;
-            handler!(tool, |handler| handler.call_plan(&mut call.store, &config, &context).await)
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_plan(&mut store, &config, &context).await)
         })
         .await;
-        let planned = call.settle(self, "plan", result)?;
+        let planned = fault::settle(self, "plan", &store, result)?;
         fault::check_size(self, "plan", &env.limits, convert::plan_size(&planned))?;
         Ok(planned)
     }
@@ -371,14 +283,14 @@ impl LoadedPlugin {
         self.expect_role(Role::Tool, "finish")?;
         let outcome = convert::outcome_to_wit(outcome);
         let (config, context) = (config.to_owned(), context.to_owned());
-        let mut call = self.call(env);
-        let clock = call.store.data().cpu.clone();
+        let mut store = self.call_store(env);
+        let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let tool = call.tool(&self.pre).await?;
-            handler!(tool, |handler| handler.call_finish(&mut call.store, &config, &context, &outcome).await)
+            let tool = self.instantiate_tool(&mut store).await?;
+            handler!(tool, |handler| handler.call_finish(&mut store, &config, &context, &outcome).await)
         })
         .await;
-        let response = call.settle(self, "finish", result)?;
+        let response = fault::settle(self, "finish", &store, result)?;
         fault::check_size(self, "finish", &env.limits, response.as_ref().map_or(0, String::len))?;
         Ok(response)
     }
@@ -392,14 +304,15 @@ impl LoadedPlugin {
         options: &RenderOptions,
     ) -> Result<Result<String, RenderError>, PluginError> {
         self.expect_role(Role::TemplateEngine, "render")?;
-        let mut call = self.call(env);
-        let clock = call.store.data().cpu.clone();
+        let Pre::Template(pre) = &self.pre else { unreachable!("role checked above") };
+        let mut store = self.call_store(env);
+        let clock = store.data().cpu.clone();
         let result = meter::bounded(&clock, wall(env), async {
-            let engine = call.template_engine(&self.pre).await?;
-            engine.noetl_plugin_renderer().call_render(&mut call.store, &tree.to_owned(), &context.to_owned(), options).await
+            let engine = pre.instantiate_async(&mut store).await?;
+            engine.noetl_plugin_renderer().call_render(&mut store, &tree.to_owned(), &context.to_owned(), options).await
         })
         .await;
-        let rendered = call.settle(self, "render", result)?;
+        let rendered = fault::settle(self, "render", &store, result)?;
         fault::check_size(self, "render", &env.limits, rendered.as_ref().map_or(0, String::len))?;
         Ok(rendered)
     }

@@ -27,7 +27,10 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(caps: Arc<Capabilities>, limits: &Limits) -> Self {
-        let (wasi, stderr) = captured_wasi();
+        let stderr = TailBuffer::new(CAPTURED_OUTPUT_BYTES);
+        // Plugins have no business printing to stdout (it may be our JSON protocol); what
+        // they print is kept with stderr for error messages.
+        let wasi = WasiCtx::builder().stdout(stderr.clone()).stderr(stderr.clone()).build();
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -37,20 +40,6 @@ impl HostState {
             caps,
             max_response_bytes: limits.max_response_bytes,
         }
-    }
-
-    /// Hands a fresh, never-called instance's state to a call (see `spare.rs`): the call's
-    /// capabilities and limits, a new CPU clock and output capture, and the memory limiter
-    /// under the call's limit, still counting the memory the instance holds. The WASI
-    /// context is new too; an instance made no WASI resources before its first call.
-    pub(crate) fn attach(&mut self, env: &super::CallEnv) {
-        let (wasi, stderr) = captured_wasi();
-        self.wasi = wasi;
-        self.stderr = stderr;
-        self.cpu = CpuClock::new(std::time::Duration::from_millis(env.limits.cpu_ms));
-        self.memory = self.memory.relimited(env.limits.memory_bytes);
-        self.caps = env.caps.clone();
-        self.max_response_bytes = env.limits.max_response_bytes;
     }
 
     /// What a WASI interface `wasi:package/name` leaves a plugin in the context [`HostState::new`]
@@ -90,12 +79,4 @@ impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
-}
-
-/// The minimal WASI context and the buffer that captures the plugin's output. Plugins have
-/// no business printing to stdout (it may be our JSON protocol); what they print is kept
-/// with stderr for error messages.
-fn captured_wasi() -> (WasiCtx, TailBuffer) {
-    let stderr = TailBuffer::new(CAPTURED_OUTPUT_BYTES);
-    (WasiCtx::builder().stdout(stderr.clone()).stderr(stderr.clone()).build(), stderr)
 }
