@@ -9,6 +9,7 @@ fn main() {
         "slow-describe-plugin",
         "legacy-contract-plugin",
         "preinit-plugin",
+        "impure-init-plugin",
     ];
     let built = noetl_guest_build::build_components(&packages, &["examples/json-transform", "tests/guests"]);
     for (package, path) in packages.iter().zip(built) {

@@ -50,24 +50,43 @@ impl ArtifactCache {
 
     /// Load `bytes` as a component, from the cache when possible.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
-        let path = self.entry_path(engine, bytes);
+        self.load_keyed(engine, &EntryKey::new(engine, bytes), bytes)
+    }
+
+    /// [`ArtifactCache::load`] with the key already computed (hashing a large component
+    /// twice would cost as much as loading it).
+    pub fn load_keyed(&self, engine: &Engine, key: &EntryKey, bytes: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
+        let path = self.dir.join(format!("{}.cwasm", key.0));
         let existed = path.exists();
         if existed && let Some(component) = self.read_entry(engine, &path) {
             return Ok((component, CacheOutcome::Hit));
         }
         let component = Component::new(engine, bytes)?;
-        // A cache that cannot be written (read-only home, full disk) only costs speed.
-        if let Err(error) = self.write_entry(&path, &component) {
-            tracing::warn!(cache = %self.dir.display(), "could not store compiled component: {error:#}");
-        }
+        self.keep(&path, &component);
         Ok((component, if existed { CacheOutcome::Replaced } else { CacheOutcome::Compiled }))
     }
 
-    fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
-        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut engine_hash);
-        let component_hash = hex::encode(Sha256::digest(bytes));
-        self.dir.join(format!("{component_hash}-{:016x}.cwasm", engine_hash.finish()))
+    /// The stored `form` of the component `key` names (for example its pre-initialised
+    /// snapshot), if any.
+    pub fn lookup_form(&self, engine: &Engine, key: &EntryKey, form: &str) -> Option<Component> {
+        let path = self.form_path(key, form);
+        path.exists().then(|| self.read_entry(engine, &path)).flatten()
+    }
+
+    /// Compile `derived`, a form the host made of the component `key` names, and store it
+    /// as that form, so the next load finds it with [`ArtifactCache::lookup_form`] without
+    /// deriving it again.
+    pub fn store_form(&self, engine: &Engine, key: &EntryKey, form: &str, derived: &[u8]) -> anyhow::Result<Component> {
+        let component = Component::new(engine, derived)?;
+        self.keep(&self.form_path(key, form), &component);
+        Ok(component)
+    }
+
+    /// A derived form is keyed by the component it was made from. The engine hash covers
+    /// the wasmtime version, and so the version of the Wizer that made a snapshot (the two
+    /// are released together).
+    fn form_path(&self, key: &EntryKey, form: &str) -> PathBuf {
+        self.dir.join(format!("{}-{form}.cwasm", key.0))
     }
 
     /// The entry, if it is intact and wasmtime accepts it.
@@ -90,10 +109,28 @@ impl ArtifactCache {
         }
     }
 
+    /// Store an entry; a cache that cannot be written (read-only home, full disk) only costs speed.
+    fn keep(&self, path: &Path, component: &Component) {
+        if let Err(error) = self.write_entry(path, component) {
+            tracing::warn!(cache = %self.dir.display(), "could not store compiled component: {error:#}");
+        }
+    }
+
     fn write_entry(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
         let mut data = component.serialize()?;
         let digest = *blake3::hash(&data).as_bytes();
         data.extend_from_slice(&digest);
         crate::paths::write_atomically(path, &data)
+    }
+}
+
+/// What names a component's entries: `<component SHA-256>-<engine compatibility hash>`.
+pub struct EntryKey(String);
+
+impl EntryKey {
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Self {
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        EntryKey(format!("{}-{:016x}", hex::encode(Sha256::digest(bytes)), engine_hash.finish()))
     }
 }

@@ -11,6 +11,8 @@
 //!   `LoadedPlugin::render` of the built-in template component with the secrets capability
 //!   backed by a `SecretResolver` over `EnvironmentProvider::from_vars`; includes the JSON
 //!   text round trip the host does;
+//! - sandboxed, not pre-initialised: the same component loaded without the snapshot the
+//!   host takes after its `init`, so every call builds the minijinja environment;
 //! - native: `noetl_plugin_template::render` on the `serde_json::Value`s, with the secret
 //!   from a closure, which is what an in-process renderer would do.
 //!
@@ -71,9 +73,12 @@ fn templated_tool(example: &str, overlay: &Value) -> Value {
     tool
 }
 
-fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: &std::path::Path) -> StepRenderer {
+/// `preinit`: load the template component as the host does, from the snapshot taken after
+/// its `init` (false: as built, so every call builds the minijinja environment itself).
+fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: &std::path::Path, preinit: bool) -> StepRenderer {
     let policy = Policy::default_policy();
     let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache_dir)).unwrap();
+    let runtime = if preinit { runtime } else { runtime.without_preinit() };
     let template = noetl_host::builtin::PLUGINS.iter().find(|(name, _)| *name == "template").expect("built-in template").1;
     let plugin = Arc::new(rt.block_on(runtime.load(template, "built-in", &policy)).unwrap());
     let vars = secrets
@@ -107,7 +112,8 @@ fn render(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let fixture = fixture();
     let cache_dir = tempfile::tempdir().unwrap();
-    let renderer = sandboxed_renderer(&rt, &fixture.secrets, cache_dir.path());
+    let renderer = sandboxed_renderer(&rt, &fixture.secrets, cache_dir.path(), true);
+    let unsnapshotted = sandboxed_renderer(&rt, &fixture.secrets, cache_dir.path(), false);
     let secret_values = fixture.secrets.clone();
     let native_secrets: Arc<dyn noetl_plugin_template::SecretLookup> = Arc::new(move |name: &str| {
         secret_values[name].as_str().map(str::to_string).ok_or_else(|| format!("no secret {name}"))
@@ -119,11 +125,15 @@ fn render(c: &mut Criterion) {
         // Both sides must produce the same tree (and actually render), or the comparison means nothing.
         let sandboxed = rt.block_on(renderer.render_tool("step", &tool, false, true, context)).unwrap();
         assert_eq!(sandboxed, render_natively(&tool, &fixture.context, &native_secrets), "{example}");
+        assert_eq!(sandboxed, rt.block_on(unsnapshotted.render_tool("step", &tool, false, true, context)).unwrap(), "{example}");
         assert_eq!(sandboxed["job"]["labels"]["team"], "analytics", "{example}");
 
         let mut group = c.benchmark_group(format!("render {example}"));
         group.bench_function("sandboxed", |b| {
             b.iter(|| rt.block_on(renderer.render_tool("step", &tool, false, true, context)).unwrap())
+        });
+        group.bench_function("sandboxed, not pre-initialised", |b| {
+            b.iter(|| rt.block_on(unsnapshotted.render_tool("step", &tool, false, true, context)).unwrap())
         });
         group.bench_function("native", |b| b.iter(|| render_natively(&tool, &fixture.context, &native_secrets)));
         group.finish();

@@ -11,6 +11,7 @@ pub mod guests {
     pub const SLOW_DESCRIBE: &str = env!("SLOW_DESCRIBE_PLUGIN_WASM");
     pub const LEGACY_CONTRACT: &str = env!("LEGACY_CONTRACT_PLUGIN_WASM");
     pub const PREINIT: &str = env!("PREINIT_PLUGIN_WASM");
+    pub const IMPURE_INIT: &str = env!("IMPURE_INIT_PLUGIN_WASM");
 }
 
 /// The `noetl-host` binary of this build. Cargo builds it for `cargo test` because the

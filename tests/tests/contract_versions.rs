@@ -88,10 +88,48 @@ fn the_optional_init_export_is_accepted_and_shown() {
     let detail = json_out(&output);
     assert!(output.status.success(), "{detail}");
     assert_eq!((detail["name"].as_str(), detail["contract"].as_str(), detail["init"].as_bool()), (Some("preinit"), Some("noetl:plugin@0.2.0"), Some(true)));
-    let output = host(&["plugins", "inspect", guests::HOSTILE, "--output", "json"], "", cache.path());
+    let output = host(&["plugins", "inspect", guests::LEGACY_CONTRACT, "--output", "json"], "", cache.path());
     assert_eq!(json_out(&output)["init"], false);
-    // And it runs like any other tool.
-    let output = host(&["exec", "--tool", "preinit", "--plugin", guests::PREINIT], r#"{"config": {}}"#, cache.path());
-    let response = json_out(&output);
-    assert!(output.status.success() && response["data"]["initialised"].is_boolean(), "{response}");
+    // It runs like any other tool, from the snapshot the host took after `init`: made on
+    // the first load, read from the cache on the second.
+    for load in ["first", "cached"] {
+        let output = host(&["exec", "--tool", "preinit", "--plugin", guests::PREINIT], r#"{"config": {}}"#, cache.path());
+        let response = json_out(&output);
+        assert!(output.status.success() && response["data"]["initialised"] == true, "{load} load: {response}");
+        assert!(!files_named(cache.path(), "-preinit.cwasm").is_empty(), "{load} load: no snapshot cached");
+    }
+}
+
+/// What `init` stores is shared by every call, so it may not read anything of the world:
+/// an `init` that reads the environment and the clock is refused, naming the import, and
+/// no snapshot of it is kept.
+#[test]
+fn an_init_that_uses_wasi_is_refused_naming_the_import() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = host(&["plugins", "inspect", guests::IMPURE_INIT], "", cache.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for needle in ["failed in `init`", "unknown import", "wasi:", "may not call WASI", "move that work into the call"] {
+        assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
+    }
+    // The one snapshot kept is the built-in template engine's (it exports `init` too).
+    let snapshots = files_named(cache.path(), "-preinit.cwasm");
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    let output = host(&["plugins", "inspect", "template", "--output", "json"], "", cache.path());
+    assert_eq!(json_out(&output)["init"], true);
+    assert_eq!(files_named(cache.path(), "-preinit.cwasm"), snapshots, "the template engine's snapshot was reused");
+}
+
+/// Files under `dir` (at any depth) whose name ends with `suffix`.
+fn files_named(dir: &std::path::Path, suffix: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_named(&path, suffix));
+        } else if path.to_string_lossy().ends_with(suffix) {
+            found.push(path.display().to_string());
+        }
+    }
+    found
 }

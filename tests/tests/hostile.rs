@@ -277,6 +277,21 @@ async fn a_call_never_sees_memory_left_by_an_earlier_call() {
     }
 }
 
+/// The hostile guest exports `init` (the SDK's `preinit` feature), so the host snapshots
+/// it when it loads it: every call starts from what `init` built, and what a call writes
+/// over that state (here the canary) never reaches the next call.
+#[tokio::test]
+async fn a_preinitialised_guest_starts_every_call_from_its_snapshot() {
+    let f = fixture().await;
+    let built_by_init = "built-by-init;".repeat(256);
+    assert_eq!(f.data("init-state").await, built_by_init.as_str(), "init did not run before the calls");
+    for _ in 0..3 {
+        assert_eq!(f.data("clobber-init-state").await["clobbered"], built_by_init.len());
+        assert_eq!(f.data("init-state").await, built_by_init.as_str(), "a call saw an earlier call's writes");
+        assert_eq!(f.data("scan").await["found"], false, "the canary written over the snapshot's state survived");
+    }
+}
+
 /// A WASI clock wait uses no CPU, so only the wall-clock limit can stop it; the error must
 /// name that limit, not the CPU budget (here smaller than the wall-clock limit).
 #[tokio::test]

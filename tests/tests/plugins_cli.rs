@@ -408,3 +408,26 @@ fn plugins_list_remembers_a_plugin_whose_describe_hit_a_limit() {
     let second = reasons();
     assert!(second.contains("wall-clock limit of 500 ms") && second.contains("remembered from an earlier load"), "{second}");
 }
+
+/// `run` and `check` load, of the built-in tools, only the kinds the playbook names (each
+/// costs milliseconds to load): in a fresh cache, checking a `noop` playbook compiles the
+/// noop tool and the template engine and nothing else; `plugins list` then compiles the rest.
+#[test]
+fn a_playbook_command_loads_only_the_built_in_tools_it_names() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("noop.yaml");
+    let text = "apiVersion: noetl.io/v2\nkind: Playbook\nmetadata: {name: only_noop}\nworkflow:\n  - step: start\n    tool: {kind: noop}\n";
+    std::fs::write(&playbook, text).unwrap();
+    let compiled = || {
+        let components = cache.path().join("components");
+        std::fs::read_dir(components).unwrap().flatten().filter(|e| !e.file_name().to_string_lossy().ends_with("-preinit.cwasm")).count()
+    };
+    let output = host(&["check", playbook.to_str().unwrap()], "", cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(compiled(), 2, "noop and the template engine only");
+    let output = host(&["plugins", "list"], "", cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let builtins = noetl_host::builtin::PLUGINS.len();
+    assert_eq!(compiled(), builtins, "plugins list loads every built-in");
+}

@@ -27,7 +27,7 @@ pub struct CheckArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: CheckArgs) -> Result<u8, Failure> {
-    let host = setup::load(global).await?;
+    let host = setup::load_for_playbook(global, &args.file).await?;
     let (document, problems) = check_file(&host, &args.file).await?;
     for problem in &problems {
         println!("{problem}");
@@ -62,12 +62,12 @@ pub async fn check_file(host: &Loaded, path: &Path) -> Result<(Option<Document>,
 /// Tool kinds without a plugin, and configs their plugin rejects.
 async fn plugin_problems(host: &Loaded, document: &Document, base_dir: Option<&Path>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let installed: Vec<String> = host.plugins.all().filter(|p| p.info.is_some()).map(|p| p.name.clone()).collect();
+    let installed = host.plugins.kinds();
     for step in document.steps_in_order() {
         for (index, task) in step.tasks.iter().enumerate() {
             let field = if step.is_sequence { format!("tool[{index}]") } else { "tool".to_string() };
             let kind = task.config["kind"].as_str().unwrap_or_default();
-            if kind == "playbook" {
+            if kind == noetl_host::playbook::PLAYBOOK_KIND {
                 continue; // run by the runner itself; the file is found at run time
             }
             let Ok(plugin) = host.plugins.tool(kind) else {

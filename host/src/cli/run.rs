@@ -38,7 +38,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
-    let host = setup::load(global).await?;
+    let host = setup::load_for_playbook(global, &args.file).await?;
     let (document, problems) = check::check_file(&host, &args.file).await?;
     for problem in &problems {
         eprintln!("{problem}");

@@ -1,5 +1,6 @@
 //! Building a host from the command line's global options.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::{Capabilities, KubeApi, PolicyScopedSecret};
 use noetl_host::engine::HostEngine;
 use noetl_host::execute::Executor;
-use noetl_host::playbook::StepRenderer;
+use noetl_host::playbook::{Document, StepRenderer};
 use noetl_host::plugin::{CallEnv, PluginRuntime, PluginSet};
 use noetl_host::policy::{BackendChoice, Policy};
 use noetl_host::secrets::{DirectoryProvider, KubernetesSecrets, SecretRef, SecretResolver};
@@ -35,9 +36,24 @@ pub fn policy(global: &GlobalArgs) -> Result<Policy, Failure> {
 
 /// Engine, cache, policy and every plugin.
 pub async fn load(global: &GlobalArgs) -> Result<Loaded, Failure> {
+    load_for(global, None).await
+}
+
+/// [`load`] for a playbook: of the built-in tools, only those its steps name. A playbook
+/// that runs other playbooks, or that does not parse (check then says why), gets them all.
+pub async fn load_for_playbook(global: &GlobalArgs, path: &Path) -> Result<Loaded, Failure> {
+    let kinds = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| Document::parse(&text, "").ok())
+        .map(|document| document.tool_kinds())
+        .filter(|kinds| !kinds.contains(noetl_host::playbook::PLAYBOOK_KIND));
+    load_for(global, kinds.as_ref()).await
+}
+
+async fn load_for(global: &GlobalArgs, kinds: Option<&BTreeSet<String>>) -> Result<Loaded, Failure> {
     let policy = policy(global)?;
     let runtime = PluginRuntime::new(HostEngine::new()?, ArtifactCache::new(ArtifactCache::default_dir()))?;
-    let plugins = PluginSet::discover(&runtime, &policy, &global.plugin_dirs, &global.plugins).await?;
+    let plugins = PluginSet::discover_for(&runtime, &policy, &global.plugin_dirs, &global.plugins, kinds).await?;
     for warning in plugins.policy_warnings(&policy) {
         tracing::warn!("{warning}");
     }

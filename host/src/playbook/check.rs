@@ -186,7 +186,7 @@ fn check_task(at: Option<&str>, field: &str, task: &Value, in_list: bool, render
             if let Some((_, fix)) = UNSUPPORTED_KINDS.iter().find(|(k, _)| *k == kind) {
                 problems.push(Problem::new(at, format!("{field}.kind"), format!("`{kind}` is not supported"), *fix));
             }
-            if kind == "playbook" && !object.get("path").is_some_and(Value::is_string) {
+            if kind == super::PLAYBOOK_KIND && !object.get("path").is_some_and(Value::is_string) {
                 problems.push(Problem::new(at, format!("{field}.path"), "missing", "name the playbook file: `path: child.yaml` (relative to this playbook, or under --catalog)"));
             }
         }

@@ -13,7 +13,7 @@
 //!   itself, with no plugin call; its steps without `next` go on to the following step,
 //!   as they always did.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -141,6 +141,11 @@ impl Document {
     /// Steps in file order.
     pub fn steps_in_order(&self) -> impl Iterator<Item = &Step> {
         self.order.iter().filter_map(|name| self.steps.get(name))
+    }
+
+    /// Every tool kind the steps name (`playbook` included).
+    pub fn tool_kinds(&self) -> BTreeSet<String> {
+        self.steps.values().flat_map(|step| &step.tasks).filter_map(|task| task.config["kind"].as_str()).map(str::to_string).collect()
     }
 }
 

@@ -319,7 +319,7 @@ impl Runner<'_> {
         let started = Instant::now();
         let typed_values = self.executor.plugins.typed_values(config["kind"].as_str().unwrap_or_default());
         let config = self.renderer.render_tool(&step.name, &config, step.render_script, typed_values, context).await?;
-        if config.get("kind").and_then(Value::as_str) == Some("playbook") {
+        if config.get("kind").and_then(Value::as_str) == Some(super::PLAYBOOK_KIND) {
             return self.call_playbook(&step.name, &config).await;
         }
         let call_context = json!({

@@ -37,8 +37,8 @@ impl PluginError {
 }
 
 /// The plugin's kind, or while it is being loaded (its kind not known yet) its file.
-fn who(plugin: &LoadedPlugin) -> String {
-    if plugin.name.is_empty() { plugin.origin.clone() } else { plugin.name.clone() }
+fn who(name: &str, origin: &str) -> String {
+    if name.is_empty() { origin.into() } else { name.into() }
 }
 
 /// The policy key that raises `limit` for `plugin`. While a file is loaded its kind is not
@@ -58,13 +58,24 @@ pub(super) fn settle<T>(
     store: &Store<HostState>,
     result: wasmtime::Result<T>,
 ) -> Result<T, PluginError> {
+    settle_as(&plugin.origin, &plugin.name, function, store, result)
+}
+
+/// [`settle`] for the plugin from `origin` whose kind is `name` (empty while it is loaded).
+pub(super) fn settle_as<T>(
+    origin: &str,
+    name: &str,
+    function: &str,
+    store: &Store<HostState>,
+    result: wasmtime::Result<T>,
+) -> Result<T, PluginError> {
     let error = match result {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
     let state = store.data();
     let stderr = state.stderr.text();
-    let policy_key = |limit: &str| limit_key(&plugin.name, limit);
+    let policy_key = |limit: &str| limit_key(name, limit);
     let limit = if error.is::<WallClockExceeded>() {
         Some("wall_ms")
     } else if error.is::<CpuBudgetExceeded>() {
@@ -93,7 +104,7 @@ pub(super) fn settle<T>(
     } else {
         format!("it failed: {}", first_line(&error))
     };
-    Err(PluginError::Fault { plugin: who(plugin), function: function.into(), reason, stderr, limit })
+    Err(PluginError::Fault { plugin: who(name, origin), function: function.into(), reason, stderr, limit })
 }
 
 /// Refuse responses over the plugin's `max_response_bytes`.
@@ -102,7 +113,7 @@ pub(super) fn check_size(plugin: &LoadedPlugin, function: &str, limits: &Limits,
         return Ok(());
     }
     Err(PluginError::Fault {
-        plugin: who(plugin),
+        plugin: who(&plugin.name, &plugin.origin),
         function: function.into(),
         reason: format!(
             "it returned {} bytes, more than the limit of {} bytes; the result was discarded \
@@ -140,9 +151,12 @@ fn describe_trap(trap: Trap) -> String {
     }
 }
 
-/// The first line of an error: the wasm backtrace that follows is for debugging.
+/// The error's causes on one line, without the wasm backtrace wasmtime attaches to a trap
+/// (it is for debugging, and it would push the cause off the first line).
 fn first_line(error: &wasmtime::Error) -> String {
-    format!("{error:#}").lines().next().unwrap_or_default().to_string()
+    let backtrace = usize::from(error.downcast_ref::<wasmtime::WasmBacktrace>().is_some());
+    let causes: Vec<String> = error.chain().skip(backtrace).map(|cause| cause.to_string()).collect();
+    causes.join(": ").lines().next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

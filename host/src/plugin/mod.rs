@@ -7,6 +7,7 @@ pub mod convert;
 mod fault;
 mod meter;
 mod output;
+mod preinit;
 mod rejections;
 mod set;
 mod state;
@@ -14,7 +15,7 @@ mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, UpdateDeadline};
 
 pub use contract::{ContractInfo, HOST_CONTRACT, Role};
@@ -26,7 +27,7 @@ use crate::bindings::template_engine::{TemplateEngine, TemplateEnginePre};
 use crate::bindings::tool::{Tool, ToolPre};
 use crate::bindings::tool_0_1::{Tool as Tool01, ToolPre as ToolPre01};
 use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
-use crate::cache::{ArtifactCache, CacheOutcome};
+use crate::cache::{ArtifactCache, CacheOutcome, EntryKey};
 use crate::capability::Capabilities;
 use crate::engine::HostEngine;
 use crate::policy::{Limits, Policy};
@@ -42,6 +43,8 @@ pub struct PluginRuntime {
     rejections: RejectionMemory,
     tool_linker: Linker<HostState>,
     template_linker: Linker<HostState>,
+    /// Snapshot plugins that export `init` (see `preinit`); off only to measure the difference.
+    preinit: bool,
 }
 
 enum Pre {
@@ -116,7 +119,14 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
         TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
         let rejections = RejectionMemory::beside(cache.dir());
-        Ok(PluginRuntime { engine, cache, rejections, tool_linker, template_linker })
+        Ok(PluginRuntime { engine, cache, rejections, tool_linker, template_linker, preinit: true })
+    }
+
+    /// Load plugins that export `init` as they are, without running it and snapshotting
+    /// them: each call then does the work `init` would have done (benchmarks compare both).
+    pub fn without_preinit(mut self) -> Self {
+        self.preinit = false;
+        self
     }
 
     pub fn engine(&self) -> &HostEngine {
@@ -132,10 +142,11 @@ impl PluginRuntime {
             return Err(PluginError::Load(reason));
         }
         let engine = &self.engine.engine;
-        let (component, cache) = self
-            .cache
-            .load(engine, bytes)
-            .map_err(|e| PluginError::Load(format!("{origin} is not a valid WebAssembly component: {e:#}")))?;
+        let (component, cache) = self.compiled(bytes, origin, &limits).await.inspect_err(|error| {
+            if error.limit_hit().is_some() {
+                self.rejections.remember(bytes, &limits, &error.to_string());
+            }
+        })?;
         let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
         let link_error = |e: wasmtime::Error| {
             PluginError::Load(format!("{origin} cannot be linked against this host's contract: {e:#}"))
@@ -178,6 +189,33 @@ impl PluginRuntime {
     }
 }
 
+impl PluginRuntime {
+    /// The component to instantiate for `bytes`: compiled (or loaded from the cache), and
+    /// when it exports `init`, its pre-initialised snapshot (made once, then cached).
+    async fn compiled(&self, bytes: &[u8], origin: &str, limits: &Limits) -> Result<(Component, CacheOutcome), PluginError> {
+        let engine = &self.engine.engine;
+        let key = EntryKey::new(engine, bytes);
+        if self.preinit
+            && let Some(snapshot) = self.cache.lookup_form(engine, &key, preinit::CACHE_FORM)
+        {
+            return Ok((snapshot, CacheOutcome::Hit));
+        }
+        let (component, cache) = self
+            .cache
+            .load_keyed(engine, &key, bytes)
+            .map_err(|e| PluginError::Load(format!("{origin} is not a valid WebAssembly component: {e:#}")))?;
+        let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
+        if !(contract.init && self.preinit) {
+            return Ok((component, cache));
+        }
+        let snapshot = preinit::snapshot(engine, bytes, &contract.version, origin, limits).await?;
+        let component = self.cache.store_form(engine, &key, preinit::CACHE_FORM, &snapshot).map_err(|e| {
+            PluginError::Load(format!("the pre-initialised snapshot of {origin} does not compile ({e:#}); report this with the file"))
+        })?;
+        Ok((component, cache))
+    }
+}
+
 /// The wall-clock limit of one call.
 fn wall(env: &CallEnv) -> Duration {
     Duration::from_millis(env.limits.wall_ms)
@@ -196,23 +234,24 @@ fn validate_kind(kind: &str, origin: &str) -> Result<(), PluginError> {
     }
 }
 
-impl LoadedPlugin {
-    fn new_store(&self, engine: &wasmtime::Engine, env: &CallEnv) -> Store<HostState> {
-        let mut store = Store::new(engine, HostState::new(env.caps.clone(), &env.limits));
-        store.limiter(|state| &mut state.memory);
-        // Checked every epoch tick: stop the guest once its own CPU time (not time spent
-        // in host calls) exceeds the budget; otherwise yield so other calls progress.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|ctx| {
-            let cpu = &ctx.data().cpu;
-            if cpu.exceeded() {
-                return Err(wasmtime::Error::new(CpuBudgetExceeded { budget_ms: cpu.budget().as_millis() }));
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
-        store
-    }
+/// A fresh store for one call (or one `init`): memory limiter, CPU budget, captured output.
+fn new_store(engine: &wasmtime::Engine, env: &CallEnv) -> Store<HostState> {
+    let mut store = Store::new(engine, HostState::new(env.caps.clone(), &env.limits));
+    store.limiter(|state| &mut state.memory);
+    // Checked every epoch tick: stop the guest once its own CPU time (not time spent
+    // in host calls) exceeds the budget; otherwise yield so other calls progress.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|ctx| {
+        let cpu = &ctx.data().cpu;
+        if cpu.exceeded() {
+            return Err(wasmtime::Error::new(CpuBudgetExceeded { budget_ms: cpu.budget().as_millis() }));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
 
+impl LoadedPlugin {
     /// A fresh store and a fresh instance of this tool (of whichever contract version).
     /// A fresh store for one call, on the engine this plugin was compiled for.
     fn call_store(&self, env: &CallEnv) -> Store<HostState> {
@@ -221,7 +260,7 @@ impl LoadedPlugin {
             Pre::Tool01(pre) => pre.engine(),
             Pre::Template(pre) => pre.engine(),
         };
-        self.new_store(engine, env)
+        new_store(engine, env)
     }
 
     /// A fresh, never-called instance of this tool, through the export bindings of the

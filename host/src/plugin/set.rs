@@ -2,7 +2,7 @@
 //! and explicit paths. A plugin that cannot be loaded is listed as rejected with its
 //! reason; it never stops the host from serving the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ pub struct Rejected {
 pub struct PluginSet {
     tools: BTreeMap<String, Arc<LoadedPlugin>>,
     template: Option<Arc<LoadedPlugin>>,
+    /// Built-in tools left unloaded because the caller said it needs only other kinds.
+    unloaded_builtins: Vec<&'static str>,
     pub rejected: Vec<Rejected>,
 }
 
@@ -30,8 +32,25 @@ impl PluginSet {
     /// plugin with the same tool kind replaces an earlier one (so a plugin directory can
     /// override a built-in); the replacement is logged.
     pub async fn discover(runtime: &PluginRuntime, policy: &Policy, dirs: &[PathBuf], paths: &[PathBuf]) -> anyhow::Result<Self> {
+        Self::discover_for(runtime, policy, dirs, paths, None).await
+    }
+
+    /// [`PluginSet::discover`], loading of the built-in tools only the `kinds` given (all
+    /// when `None`); the template engine always. Each built-in costs a few milliseconds to
+    /// load, and a playbook typically uses one or two of them.
+    pub async fn discover_for(
+        runtime: &PluginRuntime,
+        policy: &Policy,
+        dirs: &[PathBuf],
+        paths: &[PathBuf],
+        kinds: Option<&BTreeSet<String>>,
+    ) -> anyhow::Result<Self> {
         let mut set = PluginSet::default();
         for (name, bytes) in crate::builtin::PLUGINS {
+            if *name != TEMPLATE_ENGINE && kinds.is_some_and(|kinds| !kinds.contains(*name)) {
+                set.unloaded_builtins.push(name);
+                continue;
+            }
             let plugin = runtime
                 .load(bytes, &builtin_origin(name), policy)
                 .await
@@ -90,14 +109,27 @@ impl PluginSet {
         previous
     }
 
+    /// Every tool kind this set provides: loaded, or built in and left unloaded.
+    pub fn kinds(&self) -> Vec<&str> {
+        let loaded = self.tools.keys().map(String::as_str);
+        let mut kinds: Vec<&str> = loaded.chain(self.unloaded_builtins.iter().copied()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     /// The tool plugin for `kind`, or an error listing what is available.
     pub fn tool(&self, kind: &str) -> anyhow::Result<&Arc<LoadedPlugin>> {
         self.tools.get(kind).ok_or_else(|| {
-            let known: Vec<&str> = self.tools.keys().map(String::as_str).collect();
-            let mut message = format!(
-                "no plugin provides tool kind `{kind}`; available kinds: {}",
-                if known.is_empty() { "none".into() } else { known.join(", ") }
-            );
+            let known = self.kinds();
+            let mut message = if self.unloaded_builtins.contains(&kind) {
+                format!("tool kind `{kind}` is built in but was not loaded: this command loaded only the kinds its playbook names")
+            } else {
+                format!(
+                    "no plugin provides tool kind `{kind}`; available kinds: {}",
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                )
+            };
             for rejected in &self.rejected {
                 message.push_str(&format!("\n  (not loaded: {})", rejected.reason));
             }
@@ -119,7 +151,8 @@ impl PluginSet {
     /// One warning per plugin the policy grants something to but no loaded plugin is named:
     /// a typo there silently leaves the intended plugin with nothing granted.
     pub fn policy_warnings(&self, policy: &Policy) -> Vec<String> {
-        let loaded: Vec<&str> = self.all().map(|p| p.name.as_str()).collect();
+        let mut loaded: Vec<&str> = self.all().map(|p| p.name.as_str()).collect();
+        loaded.extend(self.unloaded_builtins.iter().copied());
         policy
             .plugins
             .keys()
@@ -162,6 +195,9 @@ fn check_header(bytes: &[u8], origin: &str) -> Result<(), PluginError> {
          (or wrap a module with `wasm-tools component new`)"
     )))
 }
+
+/// The built-in plugin every command loads: templates are rendered whatever the tools.
+const TEMPLATE_ENGINE: &str = "template";
 
 /// The origin a built-in plugin is listed with.
 fn builtin_origin(name: &str) -> String {

@@ -14,10 +14,25 @@
 //! ```
 
 #[doc(hidden)]
+#[cfg(not(feature = "preinit"))]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
         world: "tool",
+        pub_export_macro: true,
+        export_macro_name: "export_handler",
+        default_bindings_module: "noetl_plugin_sdk::bindings",
+    });
+}
+
+/// With the `preinit` feature the plugin also exports `init` (world `preinit-tool`): the
+/// host runs [`Tool::init`] once when it loads the plugin and snapshots the result.
+#[doc(hidden)]
+#[cfg(feature = "preinit")]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "preinit-tool",
         pub_export_macro: true,
         export_macro_name: "export_handler",
         default_bindings_module: "noetl_plugin_sdk::bindings",
@@ -48,6 +63,14 @@ pub trait Tool {
     fn finish(_config: Value, _context: &Context, _outcome: JobOutcome) -> Result<Value, ToolError> {
         Err(ToolError::Failed("this tool never returns a job from plan, so finish is not expected".into()))
     }
+
+    /// Build, once, what every call would otherwise rebuild (tables, parsed static data),
+    /// keeping it in a `static` (`OnceLock`) that the calls read. Only called when the
+    /// plugin is built with the SDK's `preinit` feature: the host then runs it when it first
+    /// loads the plugin and snapshots the memory it leaves, so every call starts from that
+    /// state. It may not use WASI or any capability (the host refuses the plugin if it
+    /// does), and what it stores is shared by every call: never a config or a secret.
+    fn init() {}
 }
 
 impl ToolInfo {
@@ -135,6 +158,27 @@ macro_rules! export_tool {
                 $crate::glue::finish::<$tool>(config, context, outcome)
             }
         }
+        $crate::export_init!($tool);
         $crate::bindings::export_handler!($tool with_types_in $crate::bindings);
     };
+}
+
+#[doc(hidden)]
+#[cfg(feature = "preinit")]
+#[macro_export]
+macro_rules! export_init {
+    ($tool:ident) => {
+        impl $crate::bindings::exports::noetl::plugin::init::Guest for $tool {
+            fn init() {
+                <$tool as $crate::Tool>::init()
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "preinit"))]
+#[macro_export]
+macro_rules! export_init {
+    ($tool:ident) => {};
 }

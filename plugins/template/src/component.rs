@@ -1,10 +1,12 @@
-//! The WASM component: adapts [`crate::render`] to the WIT world `template-engine`.
+//! The WASM component: adapts [`crate::render`] to the WIT world `preinit-template-engine`
+//! (`template-engine` plus `init`, which builds the shared minijinja environment once so
+//! the host's snapshot of the component already holds it).
 
 use std::sync::Arc;
 
 use crate::{RenderOptions, SecretLookup};
 
-wit_bindgen::generate!({ path: "../../wit", world: "template-engine" });
+wit_bindgen::generate!({ path: "../../wit", world: "preinit-template-engine" });
 
 use exports::noetl::plugin::renderer::{self, Guest};
 use noetl::plugin::log::{self, Level};
@@ -12,6 +14,12 @@ use noetl::plugin::secrets;
 use noetl::plugin::types::CapabilityError;
 
 struct TemplateEngine;
+
+impl exports::noetl::plugin::init::Guest for TemplateEngine {
+    fn init() {
+        crate::environment::prepare();
+    }
+}
 
 impl Guest for TemplateEngine {
     fn render(

@@ -9,7 +9,20 @@ use noetl_plugin_sdk::{
 
 struct Hostile;
 
+/// What `init` builds on the heap; the host snapshots it, so every call must find exactly
+/// this, whatever an earlier call wrote over it.
+static INIT_STATE: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+const INIT_PATTERN: &[u8] = b"built-by-init;";
+const INIT_REPEAT: usize = 256;
+
 impl Tool for Hostile {
+    fn init() {
+        let mut state = INIT_STATE.lock().unwrap();
+        for _ in 0..INIT_REPEAT {
+            state.extend_from_slice(INIT_PATTERN);
+        }
+    }
+
     fn describe() -> ToolInfo {
         ToolInfo::new(
             "hostile",
@@ -122,6 +135,17 @@ impl Tool for Hostile {
             // stack memory; `scan` looks for it anywhere in linear memory.
             "plant" => done(json!({"planted": plant_canary()})),
             "scan" => done(json!({"found": canary_in_memory()})),
+            // The state `init` built (snapshotted by the host), and a call that overwrites it
+            // in place with the canary.
+            "init-state" => done(json!(String::from_utf8_lossy(&INIT_STATE.lock().unwrap()))),
+            "clobber-init-state" => {
+                let canary = canary();
+                let mut state = INIT_STATE.lock().unwrap();
+                for chunk in state.chunks_mut(canary.len()) {
+                    chunk.copy_from_slice(&canary[..chunk.len()]);
+                }
+                done(json!({"clobbered": state.len()}))
+            }
             // The size of linear memory as the call starts (the guest's initial memory).
             "memory-size" => done(json!(core::arch::wasm32::memory_size(0) * 65536)),
             "plant-and-scan" => {
