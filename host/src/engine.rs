@@ -12,8 +12,20 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// The largest linear memory any plugin may be granted (policy caps are checked against it).
 pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 4 << 30;
 
-/// Bytes of each pooled linear memory kept resident between calls (see `pool_config`).
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// Bytes of each pooled linear memory kept resident between calls: none. Kept pages are
+/// reset by copying (`memset` / `memcpy` from the image), and without userfaultfd
+/// write-protection the kernel's page-map scan reports every private page still mapped as
+/// written, so a page once touched in a slot is rewritten on every later reset. Measured
+/// side by side (BENCHMARKS.md, "Issue 15"): 0 beats 256 KiB and 2 MiB for the trivial
+/// guest, the script plan and the template render; the pages a call wrote are
+/// decommitted instead and fault in again, zeroed, when the next call touches them.
+const KEEP_RESIDENT_BYTES: usize = 0;
+
+/// Overrides of the pool's reset settings, read once when the engine is built, so that
+/// benchmarks can compare settings with one binary in one run (BENCHMARKS.md, "Issue 15"):
+/// `NOETL_KEEP_RESIDENT_KIB` (default 0) and `NOETL_PAGEMAP_SCAN=1` (default off).
+const KEEP_RESIDENT_ENV: &str = "NOETL_KEEP_RESIDENT_KIB";
+const PAGEMAP_SCAN_ENV: &str = "NOETL_PAGEMAP_SCAN";
 
 /// Guest stack limit: deep recursion traps with a stack-overflow error well before it
 /// could touch the host's own stack.
@@ -86,22 +98,25 @@ fn pool_config() -> PoolingAllocationConfig {
         .max_tables_per_component(4)
         .max_core_instances_per_component(20)
         .max_memory_size(MAX_PLUGIN_MEMORY_BYTES as usize)
-        // A fresh instance per call would otherwise page-fault its whole initial memory in
-        // again and `madvise` it away afterwards (measured: as much kernel time as guest
-        // time). Keeping the first pages of a reused slot resident and zeroing them is cheaper.
-        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .linear_memory_keep_resident(keep_resident_bytes())
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10)
-        // On where the kernel has `PAGEMAP_SCAN` (Linux 6.7+): a slot's reset then rewrites only
-        // the pages the last call wrote instead of the whole kept-resident prefix (BENCHMARKS.md:
-        // drop ~6 µs with the scan, ~19 without). It was off on wasmtime 48 for security: that
-        // scan reset only dirty pages that were resident (a swapped-out dirty page kept the
-        // previous call's data, secrets included, for the next instance in the slot) and it
-        // stopped after 32 dirty regions. wasmtime 50 (its PR 14357, in the 50.0.1 this host
-        // pins) scans written pages whether resident or swapped and resumes the scan until the
-        // end of memory or the keep-resident budget, decommitting whatever it did not reset.
-        .pagemap_scan(Enabled::Auto);
+        // The page-map scan (`PAGEMAP_SCAN`, Linux 6.7+) stays off, so every reset takes
+        // wasmtime's plain path: the kept bytes are rewritten and everything else is
+        // decommitted. The scan selects pages by the kernel's "written" flag, which is only
+        // meaningful in ranges registered for userfaultfd write-protection, and wasmtime
+        // registers none. Outside such ranges, kernels so far report every present page as
+        // written (correct, but no cheaper: see KEEP_RESIDENT_BYTES); after the 2026 change
+        // "mm/pagemap: add PAGE_IS_ACCESSED for RWP tracking" they report none, which would
+        // leave a call's pages unreset for the next call in the slot. Measured with keep-resident 0:
+        // no difference on or off (BENCHMARKS.md, "Issue 15"). (On wasmtime 48 it was off for
+        // another gap, swapped-out pages; wasmtime 50 fixed that one.)
+        .pagemap_scan(if std::env::var(PAGEMAP_SCAN_ENV).is_ok_and(|v| v == "1") { Enabled::Auto } else { Enabled::No });
     pool
+}
+
+fn keep_resident_bytes() -> usize {
+    std::env::var(KEEP_RESIDENT_ENV).ok().and_then(|kib| kib.parse::<usize>().ok()).map_or(KEEP_RESIDENT_BYTES, |kib| kib << 10)
 }
 
 /// Advance the epoch forever from a background thread; the thread ends with the engine.

@@ -2,7 +2,7 @@
 # Host overhead (issue 7): `noetl-host run` of spec example 01 on the local backend versus
 # the same script run by bare `python3 script.py '<args>'`, both with warm caches.
 #
-#   cargo build --release -p noetl-host && tests/benches/run_overhead.sh
+#   cargo build --release --locked --workspace --bins && tests/benches/run_overhead.sh
 #
 # Prints hyperfine's table (mean ± σ, min/max) and the medians, with the steps of a
 # breakdown of the run's overhead; the markdown table is written to $OUT (default:
@@ -14,7 +14,7 @@ host=${NOETL_HOST:-${CARGO_TARGET_DIR:-$root/target}/release/noetl-host}
 playbook=$root/examples/playbooks/01-basic-python.yaml
 out=${OUT:-run_overhead.md}
 command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 1; }
-[ -x "$host" ] || { echo "$host is missing: cargo build --release -p noetl-host" >&2; exit 1; }
+[ -x "$host" ] || { echo "$host is missing: cargo build --release --locked --workspace --bins" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -28,11 +28,12 @@ python=$(python3 -c 'import sys; print(sys.executable)')
 
 # -N: no intermediate shell, so neither side pays for one. The warmup runs fill the
 # artifact cache (compiled plugins) and the page cache. The first three commands break the
-# run's overhead down, each doing a little more than the one before: process start and
-# argument parsing; + policy and loading the built-in plugins (cached artifacts,
-# `describe`); + reading and checking the playbook (structure, templates, each tool config
-# through its plugin). The run adds to that the secret providers, the local backend and
-# its runtime probe (cached), rendering, `plan`, the sandbox, the script and `finish`.
+# run's overhead down: process start and argument parsing; policy and loading every
+# built-in plugin (cached artifacts, `describe`), which `plugins list` does; reading the
+# playbook, loading only the built-ins it names plus the template engine, and checking it
+# (structure, templates, each tool config through its plugin), which `run` does first. The
+# run adds to that the secret providers, the local backend and its runtime probe (cached),
+# rendering, `plan`, the sandbox, the script and `finish`.
 hyperfine -N --warmup 3 --runs 30 --export-markdown "$out" --export-json "$work/runs.json" \
   --command-name "noetl-host --version" "$host --version" \
   --command-name "noetl-host plugins list" "$host plugins list" \

@@ -261,7 +261,7 @@ impl Fixture {
 }
 
 /// A fresh `Store` per call, on a reused pooled slot, must not show one call's memory to
-/// the next (the slot reset only rewrites the pages a call dirtied: see engine.rs).
+/// the next (how a slot is reset between calls: see engine.rs).
 #[tokio::test]
 async fn a_call_never_sees_memory_left_by_an_earlier_call() {
     let f = fixture().await;

@@ -76,7 +76,9 @@ pub(super) async fn snapshot(
 /// for one (`wasi:random/insecure-seed`, which WASI defines as a guard against collision
 /// attacks, not as a secret) the first time a map is built, and libraries build maps in
 /// constructors (minijinja's `Environment::new` does). A constant keeps the snapshot the
-/// same on every host and every load and carries nothing of the machine.
+/// same on every host and every load and carries nothing of the machine. (The maps calls
+/// build afterwards derive their keys from it as well; a call's CPU limit is what bounds
+/// an input crafted to collide.)
 const INIT_HASH_SEED: (u64, u64) = (0x6e6f_6574_6c2d_696e, 0x6974_2d73_6565_6421);
 
 /// Every import of `component` traps, except the constant hash seed.
