@@ -9,6 +9,7 @@
 //! are written to a temp file and renamed into place, so readers never see a half file.
 
 use std::hash::{Hash, Hasher};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -50,11 +51,10 @@ impl ArtifactCache {
 
     /// Load `bytes` as a component, from the cache when possible.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
-        self.load_keyed(engine, &EntryKey::new(engine, bytes), bytes)
+        self.load_keyed(engine, &EntryKey::new(engine, &ContentHash::of(bytes)), bytes)
     }
 
-    /// [`ArtifactCache::load`] with the key already computed (hashing a large component
-    /// twice would cost as much as loading it).
+    /// [`ArtifactCache::load`] with the key already computed.
     pub fn load_keyed(&self, engine: &Engine, key: &EntryKey, bytes: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
         let path = self.dir.join(format!("{}.cwasm", key.0));
         let existed = path.exists();
@@ -89,18 +89,20 @@ impl ArtifactCache {
         self.dir.join(format!("{}-{form}.cwasm", key.0))
     }
 
-    /// The entry, if it is intact and wasmtime accepts it.
+    /// The entry, if it is intact and wasmtime accepts it. The file is hashed through a
+    /// small buffer and then mapped by wasmtime, not read into memory: copying a few MiB
+    /// per plugin into fresh pages was the largest part of a command's start-up.
     fn read_entry(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let data = std::fs::read(path).ok()?;
-        let (artifact, digest) = data.split_at_checked(data.len().checked_sub(DIGEST_LEN)?)?;
-        if blake3::hash(artifact).as_bytes() != digest {
+        if !digest_matches(path)? {
             tracing::warn!(entry = %path.display(), "compiled component cache entry is corrupt; recompiling");
             return None;
         }
         // SAFETY: the artifact was produced by `Component::serialize` of this host (the
         // digest proves the bytes are the ones we wrote into our own cache directory), and
-        // wasmtime itself checks that it matches this engine's version and settings.
-        match unsafe { Component::deserialize(engine, artifact) } {
+        // wasmtime itself checks that it matches this engine's version and settings. The
+        // mapped file is never modified in place: entries are replaced by renaming a new
+        // file over them, which leaves this one's contents intact for as long as it is mapped.
+        match unsafe { Component::deserialize_file(engine, path) } {
             Ok(component) => Some(component),
             Err(error) => {
                 tracing::warn!(entry = %path.display(), "cache entry refused by wasmtime ({error}); recompiling");
@@ -124,13 +126,38 @@ impl ArtifactCache {
     }
 }
 
+/// Whether the entry at `path` ends with the BLAKE3 digest of the rest (`None`: unreadable).
+fn digest_matches(path: &Path) -> Option<bool> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let artifact_len = file.metadata().ok()?.len().checked_sub(DIGEST_LEN as u64)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader((&mut file).take(artifact_len)).ok()?;
+    let mut digest = [0u8; DIGEST_LEN];
+    file.read_exact(&mut digest).ok()?;
+    Some(hasher.finalize().as_bytes() == &digest)
+}
+
+/// A component's SHA-256, hex: what the artifact cache and the rejection memory key it by
+/// (computed once per load: hashing a large component costs as much as loading it).
+pub struct ContentHash(String);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(hex::encode(Sha256::digest(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What names a component's entries: `<component SHA-256>-<engine compatibility hash>`.
 pub struct EntryKey(String);
 
 impl EntryKey {
-    pub fn new(engine: &Engine, bytes: &[u8]) -> Self {
+    pub fn new(engine: &Engine, content: &ContentHash) -> Self {
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut engine_hash);
-        EntryKey(format!("{}-{:016x}", hex::encode(Sha256::digest(bytes)), engine_hash.finish()))
+        EntryKey(format!("{}-{:016x}", content.as_str(), engine_hash.finish()))
     }
 }

@@ -27,7 +27,7 @@ use crate::bindings::template_engine::{TemplateEngine, TemplateEnginePre};
 use crate::bindings::tool::{Tool, ToolPre};
 use crate::bindings::tool_0_1::{Tool as Tool01, ToolPre as ToolPre01};
 use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
-use crate::cache::{ArtifactCache, CacheOutcome, EntryKey};
+use crate::cache::{ArtifactCache, CacheOutcome, ContentHash, EntryKey};
 use crate::capability::Capabilities;
 use crate::engine::HostEngine;
 use crate::policy::{Limits, Policy};
@@ -138,13 +138,14 @@ impl PluginRuntime {
     pub async fn load(&self, bytes: &[u8], origin: &str, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
         // `describe` runs before the kind is known, so under the `defaults` limits.
         let limits = policy.limits(origin);
-        if let Some(reason) = self.rejections.recall(bytes, &limits) {
+        let content = ContentHash::of(bytes);
+        if let Some(reason) = self.rejections.recall(&content, &limits) {
             return Err(PluginError::Load(reason));
         }
         let engine = &self.engine.engine;
-        let (component, cache) = self.compiled(bytes, origin, &limits).await.inspect_err(|error| {
+        let (component, cache) = self.compiled(bytes, &content, origin, &limits).await.inspect_err(|error| {
             if error.limit_hit().is_some() {
-                self.rejections.remember(bytes, &limits, &error.to_string());
+                self.rejections.remember(&content, &limits, &error.to_string());
             }
         })?;
         let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
@@ -178,7 +179,7 @@ impl PluginRuntime {
             let env = CallEnv { caps: Arc::new(Capabilities::none(origin)), limits };
             let info = plugin.describe(&env).await.inspect_err(|error| {
                 if error.limit_hit().is_some() {
-                    self.rejections.remember(bytes, &limits, &error.to_string());
+                    self.rejections.remember(&content, &limits, &error.to_string());
                 }
             })?;
             validate_kind(&info.kind, origin)?;
@@ -187,14 +188,18 @@ impl PluginRuntime {
         }
         Ok(plugin)
     }
-}
 
-impl PluginRuntime {
     /// The component to instantiate for `bytes`: compiled (or loaded from the cache), and
     /// when it exports `init`, its pre-initialised snapshot (made once, then cached).
-    async fn compiled(&self, bytes: &[u8], origin: &str, limits: &Limits) -> Result<(Component, CacheOutcome), PluginError> {
+    async fn compiled(
+        &self,
+        bytes: &[u8],
+        content: &ContentHash,
+        origin: &str,
+        limits: &Limits,
+    ) -> Result<(Component, CacheOutcome), PluginError> {
         let engine = &self.engine.engine;
-        let key = EntryKey::new(engine, bytes);
+        let key = EntryKey::new(engine, content);
         if self.preinit
             && let Some(snapshot) = self.cache.lookup_form(engine, &key, preinit::CACHE_FORM)
         {

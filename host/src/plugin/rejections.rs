@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::ContentHash;
 use crate::policy::Limits;
 
 #[derive(Debug, Clone)]
@@ -27,8 +28,8 @@ impl RejectionMemory {
     }
 
     /// The recorded reason why these bytes were rejected under these limits, if any.
-    pub(super) fn recall(&self, bytes: &[u8], limits: &Limits) -> Option<String> {
-        let entry = self.entry(bytes, limits);
+    pub(super) fn recall(&self, content: &ContentHash, limits: &Limits) -> Option<String> {
+        let entry = self.entry(content, limits);
         let reason = std::fs::read_to_string(&entry).ok()?;
         Some(format!(
             "{reason}\n(remembered from an earlier load: this exact file hit a limit in `describe` under the same \
@@ -38,14 +39,14 @@ impl RejectionMemory {
     }
 
     /// Record a rejection. A cache that cannot be written only costs the next load time.
-    pub(super) fn remember(&self, bytes: &[u8], limits: &Limits, reason: &str) {
-        if let Err(error) = crate::paths::write_atomically(&self.entry(bytes, limits), reason.as_bytes()) {
+    pub(super) fn remember(&self, content: &ContentHash, limits: &Limits, reason: &str) {
+        if let Err(error) = crate::paths::write_atomically(&self.entry(content, limits), reason.as_bytes()) {
             tracing::warn!(cache = %self.dir.display(), "could not remember a rejected plugin: {error:#}");
         }
     }
 
-    fn entry(&self, bytes: &[u8], limits: &Limits) -> PathBuf {
-        let content = hex::encode(Sha256::digest(bytes));
+    fn entry(&self, content: &ContentHash, limits: &Limits) -> PathBuf {
+        let content = content.as_str();
         let verdict_inputs = format!("{limits:?} host {}", env!("CARGO_PKG_VERSION"));
         let inputs = hex::encode(&Sha256::digest(verdict_inputs.as_bytes())[..8]);
         self.dir.join(format!("{content}-{inputs}.txt"))
@@ -61,12 +62,13 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let memory = RejectionMemory::beside(cache.path());
         let limits = Limits::BUILT_IN;
-        assert_eq!(memory.recall(b"plugin", &limits), None);
-        memory.remember(b"plugin", &limits, "it was still running at its wall-clock limit");
-        let recalled = memory.recall(b"plugin", &limits).expect("remembered");
+        let (plugin, other) = (ContentHash::of(b"plugin"), ContentHash::of(b"other plugin"));
+        assert_eq!(memory.recall(&plugin, &limits), None);
+        memory.remember(&plugin, &limits, "it was still running at its wall-clock limit");
+        let recalled = memory.recall(&plugin, &limits).expect("remembered");
         assert!(recalled.starts_with("it was still running at its wall-clock limit\n(remembered"), "{recalled}");
-        assert_eq!(memory.recall(b"other plugin", &limits), None, "another file is not rejected");
+        assert_eq!(memory.recall(&other, &limits), None, "another file is not rejected");
         let raised = Limits { wall_ms: limits.wall_ms * 2, ..limits };
-        assert_eq!(memory.recall(b"plugin", &raised), None, "raised limits give the file another try");
+        assert_eq!(memory.recall(&plugin, &raised), None, "raised limits give the file another try");
     }
 }
