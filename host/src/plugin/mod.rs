@@ -142,13 +142,11 @@ impl PluginRuntime {
         if let Some(reason) = self.rejections.recall(&content, &limits) {
             return Err(PluginError::Load(reason));
         }
-        let engine = &self.engine.engine;
-        let (component, cache) = self.compiled(bytes, &content, origin, &limits).await.inspect_err(|error| {
+        let (component, cache, contract) = self.compiled(bytes, &content, origin, &limits).await.inspect_err(|error| {
             if error.limit_hit().is_some() {
                 self.rejections.remember(&content, &limits, &error.to_string());
             }
         })?;
-        let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
         let link_error = |e: wasmtime::Error| {
             PluginError::Load(format!("{origin} cannot be linked against this host's contract: {e:#}"))
         };
@@ -189,35 +187,38 @@ impl PluginRuntime {
         Ok(plugin)
     }
 
-    /// The component to instantiate for `bytes`: compiled (or loaded from the cache), and
-    /// when it exports `init`, its pre-initialised snapshot (made once, then cached).
+    /// The component to instantiate for `bytes` and its contract: compiled (or loaded from
+    /// the cache), and when it exports `init`, its pre-initialised snapshot (made once, then
+    /// cached; it keeps the original's exports, `init` included, so its contract is the same).
     async fn compiled(
         &self,
         bytes: &[u8],
         content: &ContentHash,
         origin: &str,
         limits: &Limits,
-    ) -> Result<(Component, CacheOutcome), PluginError> {
+    ) -> Result<(Component, CacheOutcome, ContractInfo), PluginError> {
         let engine = &self.engine.engine;
+        let inspect = |component: &Component| contract::inspect(engine, component, origin).map_err(PluginError::Load);
         let key = EntryKey::new(engine, content);
         if self.preinit
             && let Some(snapshot) = self.cache.lookup_form(engine, &key, preinit::CACHE_FORM)
         {
-            return Ok((snapshot, CacheOutcome::Hit));
+            let contract = inspect(&snapshot)?;
+            return Ok((snapshot, CacheOutcome::Hit, contract));
         }
         let (component, cache) = self
             .cache
             .load_keyed(engine, &key, bytes)
             .map_err(|e| PluginError::Load(format!("{origin} is not a valid WebAssembly component: {e:#}")))?;
-        let contract = contract::inspect(engine, &component, origin).map_err(PluginError::Load)?;
+        let contract = inspect(&component)?;
         if !(contract.init && self.preinit) {
-            return Ok((component, cache));
+            return Ok((component, cache, contract));
         }
         let snapshot = preinit::snapshot(engine, bytes, &contract.version, origin, limits).await?;
         let component = self.cache.store_form(engine, &key, preinit::CACHE_FORM, &snapshot).map_err(|e| {
             PluginError::Load(format!("the pre-initialised snapshot of {origin} does not compile ({e:#}); report this with the file"))
         })?;
-        Ok((component, cache))
+        Ok((component, cache, contract))
     }
 }
 
