@@ -1,5 +1,5 @@
 //! Builds the built-in plugins (`plugins/script`, `plugins/template`, `plugins/noop`,
-//! `plugins/http`, `plugins/python`, `plugins/shell`) as WASI 0.2 components and hands their paths to
+//! `plugins/http`, `plugins/python`, `plugins/shell`) and the router (`plugins/router`) as WASI 0.2 components and hands their paths to
 //! `src/builtin.rs`.
 
 fn main() {
@@ -14,6 +14,7 @@ fn main() {
             "noetl-plugin-http",
             "noetl-plugin-python",
             "noetl-plugin-shell",
+            "noetl-plugin-router",
         ],
         &[
             "plugins/script",
@@ -23,9 +24,10 @@ fn main() {
             "plugins/protocol",
             "plugins/python",
             "plugins/shell",
+            "plugins/router",
         ],
     );
-    for (name, path) in ["SCRIPT", "TEMPLATE", "NOOP", "HTTP", "PYTHON", "SHELL"]
+    for (name, path) in ["SCRIPT", "TEMPLATE", "NOOP", "HTTP", "PYTHON", "SHELL", "ROUTER"]
         .iter()
         .zip(built)
     {

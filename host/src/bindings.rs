@@ -43,3 +43,14 @@ pub mod tool_0_1 {
 }
 
 pub use tool::noetl::plugin::types;
+
+/// World `router` of the host's own package `noetl:router` (`wit/router/router.wit`):
+/// upstream's orchestrator core in a component. It imports WASI only.
+pub mod router {
+    wasmtime::component::bindgen!({
+        path: "../wit/router",
+        world: "router",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}

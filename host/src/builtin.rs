@@ -10,3 +10,8 @@ pub const PLUGINS: &[(&str, &[u8])] = &[
     ("python", include_bytes!(env!("NOETL_BUILTIN_PYTHON_WASM"))),
     ("shell", include_bytes!(env!("NOETL_BUILTIN_SHELL_WASM"))),
 ];
+
+/// The router component (`plugins/router`): upstream's orchestrator core, which evaluates
+/// every routing template of a playbook in the sandbox. Not a tool: the host loads it for
+/// playbook runs only, never from a plugin directory.
+pub const ROUTER: &[u8] = include_bytes!(env!("NOETL_BUILTIN_ROUTER_WASM"));

@@ -4,6 +4,10 @@
 //! - a linear playbook of 100 steps, each reading the previous step's result;
 //! - one loop step over 100 and over 1,000 items, sequential (flat per item is the goal).
 //!
+//! - the router's two ways of keeping an execution's state (issue 23): one instance per
+//!   execution (what the runner does), or a fresh instance per evaluation with the state
+//!   carried across as JSON; both replay the events of the linear playbook's run.
+//!
 //! Run: `cargo bench -p noetl-tests --bench playbook_drive`
 //!
 //! Besides wall-clock time it prints the CPU time the process spent (all its threads, from
@@ -107,7 +111,61 @@ fn main() {
             cpu.as_secs_f64() * 1e3,
             cpu.as_secs_f64() * 1e6 / calls as f64
         );
+        if label.starts_with("linear") {
+            let recording = Runner { keep_events: true, execution_id: runner.execution_id.clone(), redactor: runner.redactor.clone(), base_dir: None, catalog: None, ..runner };
+            let (_, log) = rt.block_on(recording.run(&document)).unwrap();
+            rt.block_on(router_modes(&executor, &policy, &document, &log.to_json_lines()));
+        }
     }
+}
+
+/// The run's events in the evaluations the runner made: each group ends with the event
+/// that triggered an evaluation (`playbook_started`, `command.completed`, `command.failed`).
+fn evaluations(events: &str) -> Vec<(Vec<String>, String)> {
+    let mut groups = Vec::new();
+    let mut group = Vec::new();
+    for line in events.lines() {
+        group.push(line.to_string());
+        let kind = serde_json::from_str::<serde_json::Value>(line).unwrap()["event_type"].as_str().unwrap_or_default().to_string();
+        if matches!(kind.as_str(), "playbook_started" | "command.completed" | "command.failed") {
+            groups.push((std::mem::take(&mut group), kind));
+        }
+    }
+    groups
+}
+
+/// One router instance for the whole execution against a fresh instance per evaluation
+/// that is handed the state as JSON and hands it back.
+async fn router_modes(executor: &Executor, policy: &Policy, document: &Document, events: &str) {
+    let router = executor.plugins.router().unwrap();
+    let env = CallEnv::from_policy(policy, noetl_host::plugin::ROUTER);
+    let groups = evaluations(events);
+    let mut per_execution = Vec::new();
+    let mut carried = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut session = router.open(&env, &document.core_json, 1, None).await.unwrap();
+        for (group, trigger) in &groups {
+            session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
+        }
+        per_execution.push(started.elapsed());
+        let started = Instant::now();
+        let mut state: Option<String> = None;
+        for (group, trigger) in &groups {
+            let mut session = router.open(&env, &document.core_json, 1, state.as_deref()).await.unwrap();
+            session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
+            state = Some(session.state().await.unwrap());
+        }
+        carried.push(started.elapsed());
+    }
+    let (one, fresh) = (median(per_execution), median(carried));
+    println!(
+        "router, {} evaluations: one instance per execution {:.1} ms; a fresh instance per evaluation, state carried as JSON {:.1} ms ({:.1}x)",
+        groups.len(),
+        one.as_secs_f64() * 1e3,
+        fresh.as_secs_f64() * 1e3,
+        fresh.as_secs_f64() / one.as_secs_f64()
+    );
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use noetl_orchestrate_core::template::TemplateRenderer;
 use serde_json::Value;
 
 use super::document::{Document, ENTRY_STEP};
@@ -289,39 +288,37 @@ fn check_loop(at: Option<&str>, looped: &Value, problems: &mut Vec<Problem>) {
     }
 }
 
-/// `when`, `set`, `vars`, `args`, `loop.in` and arcs are evaluated by the core, in
-/// process, where secrets must never go; and their template syntax must parse.
+/// `when`, `set`, `vars`, `args`, `loop.in` and arcs are evaluated by the core (in the
+/// router sandbox), whose context and results reach the event log and every later step:
+/// secrets must never go there. And their template syntax must parse.
 fn routing_field(at: Option<&str>, field: &str, value: &Value, problems: &mut Vec<Problem>) {
     let text = value.to_string();
     if !keychain::references(value).is_empty() || text.contains("secrets.") {
         problems.push(Problem::new(
             at,
             field,
-            "refers to a secret, but routing and variables are evaluated outside the sandbox where secrets never go",
+            "refers to a secret, but routing and variables feed the execution's context and event log, where secrets never go",
             "use secrets only inside `tool` configs; route on a non-secret value the tool returns",
         ));
     }
     template_syntax(at, field, value, problems);
 }
 
-/// How the core's renderer words a template that does not parse.
-const PARSE_ERROR: &str = "Template parse error: ";
-
-/// Every string of `value` must parse as a template.
+/// Every string of `value` must parse as a template. Parsed only, never rendered: `check`
+/// (and `run` before it starts) evaluates nothing in the host process, so a template that
+/// would loop or allocate without end costs its parse here, and its evaluation happens in
+/// the sandbox (the template engine for tool configs, the router for routing). The parser
+/// is the core's dialect (minijinja 2), with its own nesting limit.
 fn template_syntax(at: Option<&str>, field: &str, value: &Value, problems: &mut Vec<Problem>) {
-    let renderer = TemplateRenderer::new();
-    let empty = Default::default();
+    let parser = minijinja2::Environment::new();
     let mut strings = Vec::new();
     collect_strings(value, &mut strings);
     for text in strings.into_iter().filter(|s| s.contains("{{") || s.contains("{%")) {
-        // Only parse errors count: rendering with no context may fail for other reasons.
-        if let Err(e) = renderer.render(text, &empty)
-            && let Some((_, message)) = e.to_string().split_once(PARSE_ERROR)
-        {
+        if let Err(e) = parser.template_from_str(text) {
             problems.push(Problem::new(
                 at,
                 field,
-                format!("template does not parse: {message}"),
+                format!("template does not parse: {e}"),
                 "close every `{{ }}` / `{% %}` and check the expression",
             ));
         }

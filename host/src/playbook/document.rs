@@ -75,6 +75,9 @@ pub struct Document {
     pub synthetic_entry: bool,
     /// What the core routes.
     pub core: CorePlaybook,
+    /// [`Document::core`] as the JSON it was read from: what the router component parses
+    /// (`plugins/router`), so that the sandboxed core reads exactly what this one did.
+    pub core_json: String,
 }
 
 impl Document {
@@ -130,8 +133,10 @@ impl Document {
             doc.insert("kind".into(), json!("Playbook"));
             doc.insert("metadata".into(), json!({"name": name}));
         }
-        let core: CorePlaybook = serde_json::from_value(Value::Object(doc)).map_err(|e| anyhow::anyhow!("not a DSL v2 playbook: {e}"))?;
-        Ok(Document { name, workload, vars, keychain, steps, order, synthetic_entry, core })
+        let doc = Value::Object(doc);
+        let core_json = doc.to_string();
+        let core: CorePlaybook = serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("not a DSL v2 playbook: {e}"))?;
+        Ok(Document { name, workload, vars, keychain, steps, order, synthetic_entry, core, core_json })
     }
 
     pub fn step(&self, name: &str) -> Option<&Step> {

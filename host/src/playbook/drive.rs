@@ -7,6 +7,12 @@
 //! `command.issued`, the tool call, `call.done` + `command.completed` (or
 //! `command.failed`); after each completion `evaluate_state` with that trigger. State is
 //! advanced event by event ([`EventLog`]), never rebuilt from the whole history.
+//!
+//! The core runs in the sandbox: the built-in router component (`plugins/router`) holds
+//! this execution's state and evaluates every routing template (`when`, `set`, `loop.in`)
+//! under `plugins.router.limits`. A routing template that fails, or a router call that
+//! hits a bound, stops routing: commands still running are waited for, nothing new starts,
+//! and the execution fails naming the step whose completion was being routed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -15,8 +21,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
+use anyhow::Context as _;
 use noetl_orchestrate_core::commands::Command;
-use noetl_orchestrate_core::orchestrator::WorkflowOrchestrator;
+use noetl_orchestrate_core::orchestrator::OrchestrationResult;
 use noetl_orchestrate_core::playbook::LoopMode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -27,6 +34,7 @@ use super::document::{Document, ENTRY_STEP, Step, Task};
 use super::events::{EventLog, call_done_result, command_meta};
 use super::{StepRenderer, keychain};
 use crate::execute::Executor;
+use crate::plugin::{CallEnv, ROUTER, RouterSession};
 use crate::secrets::SecretResolver;
 
 /// What happened to one tool call (one step, or one loop item of a step).
@@ -103,8 +111,15 @@ struct Outcome {
 impl Runner<'_> {
     /// Run `doc` to completion. The event log is returned too (for `--events`).
     pub async fn run(&self, doc: &Document) -> anyhow::Result<(RunReport, EventLog)> {
-        let orchestrator = WorkflowOrchestrator::new();
         let mut log = EventLog::new(numeric_id(&self.execution_id), self.keep_events);
+        let router_env = CallEnv::from_policy(&self.executor.policy, ROUTER);
+        let mut router = self
+            .executor
+            .plugins
+            .router()?
+            .open(&router_env, &doc.core_json, log.execution_id(), None)
+            .await
+            .with_context(|| format!("starting the router for playbook `{}`", doc.name))?;
         log.append("playbook_started", None, "STARTED", Some(json!({"workload": doc.workload})), None, None);
         let mut vars = self.playbook_vars(doc).await?;
         if !vars.is_empty() {
@@ -120,8 +135,7 @@ impl Runner<'_> {
         let mut trigger = ("playbook_started", None::<String>);
         let mut failure: Option<String> = None;
         let completion = loop {
-            let latest = log.latest();
-            match orchestrator.evaluate_state(&mut log.state, latest, &doc.core, Some(trigger.0)) {
+            match route(&mut router, &mut log, trigger.0).await {
                 Ok(evaluated) => {
                     for event in evaluated.events_to_emit {
                         log.append_emitted(event);
@@ -135,12 +149,13 @@ impl Runner<'_> {
                         pending.push_back(Issued { id: next_command_id, command, held: view.held() });
                     }
                 }
-                // A template error in a `when`, `set` or `loop.in` stops routing; commands
-                // still running are waited for, nothing new starts.
+                // A template error in a `when`, `set` or `loop.in`, or a bound the router
+                // hit, stops routing; commands still running are waited for, nothing new
+                // starts.
                 Err(error) => {
                     failure.get_or_insert_with(|| match &trigger.1 {
-                        Some(step) => format!("step `{step}`: routing after it finished failed in the core: {error}"),
-                        None => format!("routing the entry step failed in the core: {error}"),
+                        Some(step) => format!("step `{step}`: routing after it finished {error}"),
+                        None => format!("routing the entry step {error}"),
                     });
                 }
             }
@@ -382,6 +397,19 @@ impl Runner<'_> {
 }
 
 type Running<'s> = FuturesUnordered<LocalBoxFuture<'s, Outcome>>;
+
+/// Give the router the events appended since its last evaluation and evaluate for
+/// `trigger`. The error completes "routing ... {error}": it says whether the core failed (a
+/// routing template) or the router was stopped (a bound, with its policy key).
+async fn route(router: &mut RouterSession, log: &mut EventLog, trigger: &str) -> Result<OrchestrationResult, String> {
+    let latest = log.latest().map(|time| time.to_rfc3339());
+    let events = log.take_unrouted();
+    match router.advance(&events, latest.as_deref(), Some(trigger)).await {
+        Ok(Ok(result)) => serde_json::from_str(&result).map_err(|e| format!("failed: the router's answer is not the core's result ({e})")),
+        Ok(Err(error)) => Err(format!("failed in the core: {error}")),
+        Err(stopped) => Err(format!("was stopped: {stopped}")),
+    }
+}
 
 /// A command the core issued, waiting for its step's concurrency to allow it.
 struct Issued {

@@ -1,21 +1,21 @@
-//! The execution's event log: every event is applied to the core's state as it is
-//! appended (incremental: the core never rebuilds state from the whole history), and kept
-//! for `--events FILE`.
+//! The execution's event log: every event is queued for the router as it is appended (the
+//! router applies the queue to its state before its next evaluation: incremental, the core
+//! never rebuilds state from the whole history), and kept for `--events FILE`.
 
 use chrono::{DateTime, Utc};
 use noetl_orchestrate_core::event::Event;
 use noetl_orchestrate_core::orchestrator::EventToEmit;
-use noetl_orchestrate_core::state::WorkflowState;
 use serde_json::{Value, json};
 
-/// Appends events, stamps them with increasing ids and times, applies them to the state.
+/// Appends events, stamps them with increasing ids and times, queues them for the router.
 pub struct EventLog {
     execution_id: i64,
     next_id: i64,
     last_time: DateTime<Utc>,
     /// Every event so far, when the caller wants the log (`--events`).
     kept: Option<Vec<Event>>,
-    pub state: WorkflowState,
+    /// Events (as the router reads them: JSON) appended since the router last took them.
+    unrouted: Vec<String>,
 }
 
 impl EventLog {
@@ -25,8 +25,21 @@ impl EventLog {
             next_id: 1,
             last_time: DateTime::<Utc>::MIN_UTC,
             kept: keep.then(Vec::new),
-            state: WorkflowState::new(execution_id, 0),
+            unrouted: Vec::new(),
         }
+    }
+
+    pub fn execution_id(&self) -> i64 {
+        self.execution_id
+    }
+
+    /// The events the router has not applied yet, oldest first; the queue is emptied.
+    pub fn take_unrouted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unrouted)
+    }
+
+    fn route(&mut self, event: &Event) {
+        self.unrouted.push(serde_json::to_string(event).expect("events serialise"));
     }
 
     /// The timestamp of the latest event.
@@ -46,7 +59,7 @@ impl EventLog {
     /// Append one event for `step` and apply it.
     pub fn append(&mut self, event_type: &str, step: Option<&str>, status: &str, context: Option<Value>, result: Option<Value>, meta: Option<Value>) {
         let event = self.stamp(event_type, step, status, context, result, meta);
-        self.state.apply_event(&event);
+        self.route(&event);
         if let Some(kept) = &mut self.kept {
             kept.push(event);
         }
@@ -56,7 +69,7 @@ impl EventLog {
     /// [`super::core_view`]); the log keeps it whole.
     pub fn append_unshown(&mut self, event_type: &str, step: &str, status: &str, result: Value, meta: Option<Value>) {
         let mut event = self.stamp(event_type, Some(step), status, None, None, meta);
-        self.state.apply_event(&event);
+        self.route(&event);
         if let Some(kept) = &mut self.kept {
             event.result = Some(result);
             kept.push(event);
@@ -67,7 +80,7 @@ impl EventLog {
     /// log has it already).
     pub fn show_late(&mut self, step: &str, result: Value) {
         let event = self.stamp("call.done", Some(step), "COMPLETED", None, Some(result), None);
-        self.state.apply_event(&event);
+        self.route(&event);
     }
 
     fn stamp(

@@ -109,18 +109,23 @@ pub(super) fn settle_as<T>(
 
 /// Refuse responses over the plugin's `max_response_bytes`.
 pub(super) fn check_size(plugin: &LoadedPlugin, function: &str, limits: &Limits, size: usize) -> Result<(), PluginError> {
+    check_size_as(&plugin.origin, &plugin.name, function, limits, size)
+}
+
+/// [`check_size`] for the plugin from `origin` whose kind is `name`.
+pub(super) fn check_size_as(origin: &str, name: &str, function: &str, limits: &Limits, size: usize) -> Result<(), PluginError> {
     if size as u64 <= limits.max_response_bytes {
         return Ok(());
     }
     Err(PluginError::Fault {
-        plugin: who(&plugin.name, &plugin.origin),
+        plugin: who(name, origin),
         function: function.into(),
         reason: format!(
             "it returned {} bytes, more than the limit of {} bytes; the result was discarded \
              (raise {} in the policy file if this is expected)",
             size,
             limits.max_response_bytes,
-            limit_key(&plugin.name, "max_response_mib")
+            limit_key(name, "max_response_mib")
         ),
         stderr: String::new(),
         limit: Some("max_response_mib"),

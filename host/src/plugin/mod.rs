@@ -9,6 +9,7 @@ mod meter;
 mod output;
 mod preinit;
 mod rejections;
+mod router;
 mod set;
 mod state;
 
@@ -20,6 +21,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 pub use contract::{ContractInfo, HOST_CONTRACT, Role};
 pub use fault::PluginError;
+pub use router::{LoadedRouter, ROUTER, RouterSession};
 pub use set::{PluginSet, Rejected};
 pub use state::HostState;
 
@@ -43,6 +45,7 @@ pub struct PluginRuntime {
     rejections: RejectionMemory,
     tool_linker: Linker<HostState>,
     template_linker: Linker<HostState>,
+    router_linker: Linker<HostState>,
     /// Snapshot plugins that export `init` (see `preinit`); off only to measure the difference.
     preinit: bool,
 }
@@ -118,8 +121,9 @@ impl PluginRuntime {
         let mut template_linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut template_linker)?;
         TemplateEngine::add_to_linker::<_, HasSelf<HostState>>(&mut template_linker, |state| state)?;
+        let router_linker = router::linker(&engine.engine)?;
         let rejections = RejectionMemory::beside(cache.dir());
-        Ok(PluginRuntime { engine, cache, rejections, tool_linker, template_linker, preinit: true })
+        Ok(PluginRuntime { engine, cache, rejections, tool_linker, template_linker, router_linker, preinit: true })
     }
 
     /// Load plugins that export `init` as they are, without running it and snapshotting

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use noetl_protocol::did_you_mean;
 
-use super::{LoadedPlugin, PluginError, PluginRuntime, Role};
+use super::{LoadedPlugin, LoadedRouter, PluginError, PluginRuntime, Role};
 use crate::policy::Policy;
 
 /// A plugin file that was not loaded, and why.
@@ -22,6 +22,8 @@ pub struct Rejected {
 pub struct PluginSet {
     tools: BTreeMap<String, Arc<LoadedPlugin>>,
     template: Option<Arc<LoadedPlugin>>,
+    /// The built-in router, which routes playbooks in the sandbox.
+    router: Option<Arc<LoadedRouter>>,
     /// Built-in tools left unloaded because the caller said it needs only other kinds.
     unloaded_builtins: Vec<&'static str>,
     pub rejected: Vec<Rejected>,
@@ -57,6 +59,8 @@ impl PluginSet {
                 .map_err(|e| anyhow::anyhow!("the built-in {name} plugin failed to load (a build problem): {e}"))?;
             set.insert(plugin);
         }
+        let router = runtime.load_router(crate::builtin::ROUTER).map_err(|e| anyhow::anyhow!("the built-in router failed to load: {e}"))?;
+        set.router = Some(Arc::new(router));
         for dir in dirs {
             for path in wasm_files(dir)? {
                 set.load_file(runtime, policy, &path).await;
@@ -142,6 +146,11 @@ impl PluginSet {
     /// then reports the missing plugin.
     pub fn typed_values(&self, kind: &str) -> bool {
         self.tools.get(kind).is_none_or(|plugin| plugin.contract.typed_values())
+    }
+
+    /// The router that routes playbooks (upstream's core, in the sandbox).
+    pub fn router(&self) -> anyhow::Result<&Arc<LoadedRouter>> {
+        self.router.as_ref().ok_or_else(|| anyhow::anyhow!("no router is loaded: this plugin set cannot run playbooks"))
     }
 
     pub fn template_engine(&self) -> anyhow::Result<&Arc<LoadedPlugin>> {
