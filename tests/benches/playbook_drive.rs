@@ -80,6 +80,7 @@ fn main() {
         secrets: &secrets,
         execution_id: "bench".into(),
         base_dir: None,
+        playbook_sha256: None,
         redactor,
         progress: &Silent,
         keep_events: false,
