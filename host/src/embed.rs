@@ -24,7 +24,7 @@ use crate::secrets::SecretResolver;
 pub fn local_config(policy: &Policy) -> LocalConfig {
     LocalConfig {
         image_runtimes: policy.local.runtimes.iter().map(|(image, runtime)| ImageRuntime::new(image, runtime)).collect(),
-        network_steps: policy.local.network_steps.clone(),
+        network: policy.local.network.clone(),
         pids_limit: policy.local.pids_limit.unwrap_or(crate::backend::local::DEFAULT_PIDS_LIMIT),
         cgroups: policy.local.cgroups.unwrap_or(true),
         ..LocalConfig::default()

@@ -96,6 +96,26 @@ impl ExecError {
     }
 }
 
+/// What the host itself knows about where a tool call comes from. Never read from the call's
+/// context JSON: that is shaped by whoever calls `exec` and passed on to the plugin.
+#[derive(Debug, Clone, Default)]
+pub struct CallOrigin {
+    /// Directory that relative `files` grants resolve against: the playbook's directory.
+    pub base_dir: Option<PathBuf>,
+    /// SHA-256 (lowercase hex, see [`sha256_hex`]) of the bytes of the playbook file the step
+    /// comes from, stamped on its Job as `noetl.io/playbook-sha256`; the policy's
+    /// `local.network` grants match it. The playbook runner sets it from the file it read.
+    /// `None` (`exec`, the `noetl-tools` adapter) gets no such grant. An embedding worker
+    /// that runs a playbook it holds may set it to the SHA-256 of that playbook's bytes.
+    pub playbook_sha256: Option<String>,
+}
+
+/// SHA-256 of `bytes` as lowercase hex, what `sha256sum` prints.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// Everything a tool call needs from the host.
 #[derive(Clone)]
 pub struct Executor {
@@ -130,8 +150,13 @@ impl Executor {
     /// `duration_ms` is the wall-clock time of this call: plugin `plan`, the job (if any)
     /// and `finish`; loading plugins and rendering templates come before it and do not count.
     pub async fn execute(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Value, ExecError> {
+        self.execute_from(config, context, &CallOrigin { base_dir, playbook_sha256: None }).await
+    }
+
+    /// [`Executor::execute`] for a call whose origin the host knows more of (its playbook file).
+    pub async fn execute_from(&self, config: &Value, context: &Value, origin: &CallOrigin) -> Result<Value, ExecError> {
         let started = Instant::now();
-        let mut response = match self.plan(config, context, base_dir).await? {
+        let mut response = match self.plan_from(config, context, origin).await? {
             Planned::Done(response) => response,
             Planned::Job(job) => {
                 let outcome = self.backend.run(&job.bundle, &self.job_log(&job.bundle.job_name)).await?;
@@ -146,6 +171,11 @@ impl Executor {
     /// planned, admitted under its policy grant and stamped with the host's labels. Nothing
     /// exists anywhere yet.
     pub async fn plan(&self, config: &Value, context: &Value, base_dir: Option<PathBuf>) -> Result<Planned, ExecError> {
+        self.plan_from(config, context, &CallOrigin { base_dir, playbook_sha256: None }).await
+    }
+
+    /// [`Executor::plan`] for a call whose origin the host knows more of (its playbook file).
+    pub async fn plan_from(&self, config: &Value, context: &Value, origin: &CallOrigin) -> Result<Planned, ExecError> {
         let kind = config.get("kind").and_then(Value::as_str).ok_or_else(|| ExecError::InvalidConfig {
             tool: "?".into(),
             errors: vec![FieldError {
@@ -155,7 +185,7 @@ impl Executor {
             }],
         })?;
         let plugin = self.plugins.tool(kind).map_err(|e| ExecError::UnknownTool(e.to_string()))?;
-        let env = self.call_env(&plugin.name, base_dir);
+        let env = self.call_env(&plugin.name, origin.base_dir.clone());
         let config_text = config.to_string();
         let context_text = context.to_string();
         let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
@@ -164,7 +194,7 @@ impl Executor {
             PlanResult::RunJob(bundle) => {
                 let bundle = convert::bundle_from_wit(bundle)
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
-                let identity = JobIdentity::from_context(&plugin.name, context);
+                let identity = JobIdentity { playbook_sha256: origin.playbook_sha256.clone(), ..JobIdentity::from_context(&plugin.name, context) };
                 let bundle = admit(&plugin.name, self.policy.job_grant(&plugin.name).as_ref(), &identity, bundle)?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
                 Planned::Job(PlannedJob { kind: kind.into(), plugin: plugin.clone(), env, config: config_text, context: context_text, bundle })

@@ -19,7 +19,9 @@
 //!       pod_security: restricted  # restricted | baseline | privileged
 //! local:
 //!   runtimes: { "python:*": python3, "node:*": node }
-//!   network_steps: [api_integration]   # script containers that may use the host network
+//!   network:                            # script containers that may use the host network
+//!     - playbook_sha256: 3f1c...e9        # `sha256sum FILE` of one playbook file (64 hex digits)
+//!       steps: [api_integration]          # steps of that file; omitted: every step of it
 //!   pids_limit: 1024                    # processes per local container (its whole tree)
 //!   cgroups: true                       # false: the rlimit fallback even where cgroups work
 //! ```
@@ -68,14 +70,18 @@ pub struct LocalSettings {
     /// Image pattern (`python:*`, exact names, `*` wildcards) → local runtime command.
     #[serde(default)]
     pub runtimes: BTreeMap<String, String>,
-    /// Steps whose script container shares the host network on the local backend. Default
-    /// none: a local script gets loopback only (the dependency install always has network).
-    /// The operator opts a step in here, not the playbook, so a playbook cannot grant itself
-    /// network access. Steps are matched by name, and the playbook picks its step names, so
-    /// list steps only in a policy used for playbooks you trust. The Kubernetes backend
-    /// ignores this (the cluster's network policy applies).
+    /// Playbook files whose steps' script containers share the host network on the local
+    /// backend, each pinned by the SHA-256 of the file's bytes. Default none: a local script
+    /// gets loopback only (the dependency install always has network). The operator grants
+    /// it here, not the playbook; a step name alone grants nothing, since the playbook's
+    /// author picks its step names. The Kubernetes backend ignores this (the cluster's
+    /// network policy applies).
     #[serde(default)]
-    pub network_steps: Vec<String>,
+    pub network: Vec<NetworkGrant>,
+    /// The old name-only grant, refused by [`Policy::parse`] with a message naming
+    /// `network`; kept here only to give that message instead of "unknown field".
+    #[serde(default, skip_serializing)]
+    pub network_steps: Option<serde_yaml::Value>,
     /// Most processes (and threads) one local container may have at once (default 1024).
     #[serde(default)]
     pub pids_limit: Option<u64>,
@@ -83,6 +89,26 @@ pub struct LocalSettings {
     /// cgroups (default `true`: cgroups where available). For tests and comparisons.
     #[serde(default)]
     pub cgroups: Option<bool>,
+}
+
+/// One `local.network` entry: steps of one playbook file that get the host network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkGrant {
+    /// SHA-256 of the playbook file's bytes, 64 hex digits (`sha256sum FILE`; `noetl-host
+    /// check FILE` prints it too). Any change to the file changes it and ends the grant.
+    pub playbook_sha256: String,
+    /// Names of that file's steps that get the network; omitted: every step of that file.
+    /// Steps of a playbook it calls (`kind: playbook`) need their own file's entry.
+    #[serde(default)]
+    pub steps: Option<Vec<String>>,
+}
+
+impl NetworkGrant {
+    /// Whether this entry grants step `step` of the playbook file whose SHA-256 is `sha256`.
+    pub fn grants(&self, sha256: &str, step: &str) -> bool {
+        self.playbook_sha256.eq_ignore_ascii_case(sha256) && self.steps.as_ref().is_none_or(|steps| steps.iter().any(|s| s == step))
+    }
 }
 
 /// What one plugin may do.
@@ -288,6 +314,26 @@ impl Policy {
             }
         }
         anyhow::ensure!(self.local.pids_limit != Some(0), "local.pids_limit is 0; use a positive number of processes");
+        anyhow::ensure!(
+            self.local.network_steps.is_none(),
+            "local.network_steps is no longer accepted: it matched step names, which any playbook's author can choose. \
+             Grant the host network to steps of one playbook file instead: `local.network: [{{playbook_sha256: <sha256 of \
+             the file>, steps: [NAME, ...]}}]` (omit `steps` for every step of that file); get the sha256 with \
+             `sha256sum FILE` or `noetl-host check FILE`"
+        );
+        for (index, grant) in self.local.network.iter().enumerate() {
+            let sha = &grant.playbook_sha256;
+            anyhow::ensure!(
+                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "local.network[{index}].playbook_sha256: {sha:?} is not a SHA-256; give the 64 hex digits \
+                 `sha256sum FILE` prints for the playbook file"
+            );
+            anyhow::ensure!(
+                grant.steps.as_ref().is_none_or(|steps| !steps.is_empty()),
+                "local.network[{index}].steps is empty, which grants nothing; list step names, or omit `steps` to \
+                 grant every step of that playbook file"
+            );
+        }
         Ok(())
     }
 
@@ -410,6 +456,29 @@ mod tests {
         assert!(format!("{error:#}").contains("unknown variant `open`"), "{error:#}");
         let error = Policy::parse("plugins:\n  x:\n    jobs: {namespaces: [a], service_accounts: [\"A B\"]}\n").unwrap_err();
         assert!(error.to_string().contains("plugins.x.jobs.service_accounts"), "{error}");
+    }
+
+    #[test]
+    fn network_steps_is_refused_naming_its_replacement() {
+        let error = Policy::parse("local:\n  network_steps: [call_api]\n").unwrap_err().to_string();
+        for needle in ["local.network_steps", "local.network:", "playbook_sha256", "sha256sum FILE"] {
+            assert!(error.contains(needle), "{needle}: {error}");
+        }
+    }
+
+    #[test]
+    fn network_grants_are_pinned_to_a_file_and_optionally_to_steps() {
+        let (a, b) = ("a".repeat(64), "B".repeat(64));
+        let policy = Policy::parse(&format!("local:\n  network:\n    - {{playbook_sha256: {a}, steps: [call]}}\n    - {{playbook_sha256: {b}}}\n")).unwrap();
+        let granted = |sha: &str, step: &str| policy.local.network.iter().any(|g| g.grants(sha, step));
+        assert!(granted(&a, "call"));
+        assert!(!granted(&a, "other"), "only the listed steps of file a");
+        assert!(granted(&b.to_lowercase(), "anything"), "every step of file b, hex in any case");
+        assert!(!granted(&"c".repeat(64), "call"), "the step name alone grants nothing");
+        let error = Policy::parse("local:\n  network: [{playbook_sha256: abc}]\n").unwrap_err();
+        assert!(error.to_string().contains("local.network[0].playbook_sha256"), "{error}");
+        let error = Policy::parse(&format!("local:\n  network: [{{playbook_sha256: {a}, steps: []}}]\n")).unwrap_err();
+        assert!(error.to_string().contains("local.network[0].steps is empty"), "{error}");
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! they leave the host. Besides the value itself, the forms in which a value typically
 //! travels are replaced too:
 //! - its JSON-escaped form (a value with `"`, `\` or control characters inside JSON text);
+//! - its ASCII-only JSON forms, as an encoder that escapes every non-ASCII character writes
+//!   them (Python's `json.dumps` by default): `\uXXXX` escapes (surrogate pairs beyond the
+//!   BMP) in lowercase and in uppercase hex, with control characters as short escapes
+//!   (`\n`) or as `\u00XX`;
 //! - its base64 encodings, standard and URL-safe, padded and unpadded (Kubernetes Secret
 //!   `data`, basic-auth headers, tokens).
 //!
@@ -14,6 +18,13 @@
 //! remembered (it would match everywhere). Base64 is only recognised when it encodes the
 //! value alone: a secret embedded in a larger encoded blob is shifted by the surrounding
 //! bytes and cannot be found without decoding.
+//!
+//! Credentials the host derives from a secret on a plugin's behalf are remembered as secrets
+//! of their own ([`Redactor::remember_derived`]): the `http` capability does this for every
+//! request header it sends that carries a secret, raw or base64-encoded (`Authorization:
+//! Basic base64(user:secret)`), so a server echoing the header does not leak the encoding.
+//! What a plugin derives and never shows the host (its own hash, encryption or encoding of
+//! a secret) is out of reach: the host cannot know that text came from a secret.
 //!
 //! Matching uses one Aho-Corasick automaton over all patterns (leftmost-longest, so a
 //! secret that contains another is replaced whole), rebuilt lazily after new secrets are
@@ -84,6 +95,32 @@ impl Redactor {
         }
     }
 
+    /// Remember what was derived from a secret: when `value` (e.g. an HTTP header value the
+    /// host sends, `Basic dXNlcjpzZWNyZXQ=`) carries a remembered secret, raw or as the
+    /// base64 of text holding it, remember the whole value and each whitespace-separated
+    /// token that carries it (the token after the scheme). Secrets shorter than
+    /// [`MIN_ENCODED_LEN`] are not followed, as they are not into base64. Returns whether
+    /// anything was remembered.
+    pub fn remember_derived(&self, value: &str) -> bool {
+        let Some(matcher) = self.matcher() else { return false };
+        let carries = |text: &str| matcher.find_iter(text).any(|m| m.len() >= MIN_ENCODED_LEN);
+        let decoded_carries = |token: &str| {
+            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+                .iter()
+                .filter_map(|engine| engine.decode(token).ok())
+                .any(|bytes| carries(&String::from_utf8_lossy(&bytes)))
+        };
+        let tokens: Vec<&str> = value.split_whitespace().filter(|t| carries(t) || decoded_carries(t)).collect();
+        if tokens.is_empty() {
+            return false;
+        }
+        self.remember(value.trim());
+        for token in tokens {
+            self.remember(token);
+        }
+        true
+    }
+
     /// How many distinct secret values are remembered.
     pub fn len(&self) -> usize {
         self.inner
@@ -146,12 +183,53 @@ fn forms(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_string()];
     let json = serde_json::to_string(secret).expect("a string always serialises to JSON");
     forms.push(json[1..json.len() - 1].to_string());
+    for uppercase in [false, true] {
+        for short_controls in [true, false] {
+            forms.push(ascii_json(secret, uppercase, short_controls));
+        }
+    }
     if secret.len() >= MIN_ENCODED_LEN {
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             forms.push(engine.encode(secret));
         }
     }
     forms
+}
+
+/// `text` as the inside of a JSON string by an encoder that writes ASCII only: `"` and `\`
+/// escaped; every character outside printable ASCII (controls, DEL, non-ASCII) as `\uXXXX`
+/// (UTF-16, so a surrogate pair beyond the BMP), except the controls with a short escape
+/// (`\n`, `\t`, ...) when `short_controls`. Python's `json.dumps` writes
+/// `ascii_json(text, false, true)`.
+fn ascii_json(text: &str, uppercase: bool, short_controls: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' if short_controls => Some("\\n"),
+            '\r' if short_controls => Some("\\r"),
+            '\t' if short_controls => Some("\\t"),
+            '\u{8}' if short_controls => Some("\\b"),
+            '\u{c}' if short_controls => Some("\\f"),
+            _ => None,
+        };
+        match short {
+            Some(escape) => out.push_str(escape),
+            None if (' '..='~').contains(&c) => out.push(c),
+            None => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    if uppercase {
+                        out.push_str(&format!("\\u{unit:04X}"));
+                    } else {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn replace<'a>(matcher: &AhoCorasick, text: &'a str) -> Cow<'a, str> {
@@ -258,6 +336,64 @@ mod tests {
         let as_json = json!({ "password": secret }).to_string();
         let redacted = redactor.redact(&as_json).into_owned();
         assert_eq!(redacted, r#"{"password":"<redacted>"}"#);
+    }
+
+    #[test]
+    fn redacts_the_ascii_only_json_forms_python_writes() {
+        // What `json.dumps(secret)` (ensure_ascii) prints, checked against CPython.
+        let cases = [
+            ("pässwörd-CANARY-é", r"p\u00e4ssw\u00f6rd-CANARY-\u00e9"),
+            ("key-🔑-canary", r"key-\ud83d\udd11-canary"),
+            ("tab\tq\"uote\u{7f}ß", r#"tab\tq\"uote\u007f\u00df"#),
+        ];
+        for (secret, python) in cases {
+            let redactor = redactor_with(&[secret]);
+            let upper = python.replace(r"\u00e4", r"\u00E4").replace(r"\u00f6", r"\u00F6").replace(r"\u00e9", r"\u00E9")
+                .replace(r"\ud83d\udd11", r"\uD83D\uDD11").replace(r"\u007f\u00df", r"\u007F\u00DF");
+            for form in [python.to_string(), upper] {
+                let text = format!("{{\"password\": \"{form}\"}}");
+                assert_eq!(redactor.redact(&text), r#"{"password": "<redacted>"}"#, "form {form} leaked");
+            }
+        }
+        // Controls as `\u00XX` instead of their short escapes, as some encoders write them.
+        let redactor = redactor_with(&["line\nbreak-é"]);
+        assert_eq!(redactor.redact(r"x line\u000abreak-\u00e9 y"), "x <redacted> y");
+    }
+
+    #[test]
+    fn a_header_derived_from_a_secret_is_remembered_whole_and_by_token() {
+        let redactor = redactor_with(&[CANARY]);
+        let basic = STANDARD.encode(format!("svc:{CANARY}"));
+        assert!(redactor.remember_derived(&format!("Basic {basic}")));
+        // A server echoing the header, or just the token, leaks neither.
+        assert_eq!(redactor.redact(&format!("auth: Basic {basic}")), "auth: <redacted>");
+        assert_eq!(redactor.redact(&format!("token {basic}.")), "token <redacted>.");
+        // ... nor the base64 of the token itself.
+        assert_eq!(redactor.redact(&STANDARD.encode(&basic)), REDACTED);
+
+        assert!(redactor.remember_derived(&format!("Bearer {CANARY}")));
+        assert_eq!(redactor.redact(&format!("[Bearer {CANARY}]")), "[<redacted>]");
+
+        // URL-safe, unpadded base64 of text holding the secret counts too.
+        let url_safe = URL_SAFE_NO_PAD.encode(format!("{{\"k\":\"{CANARY}\"}}"));
+        assert!(redactor.remember_derived(&format!("Token {url_safe}")));
+        assert_eq!(redactor.redact(&url_safe), REDACTED);
+
+        // Headers that carry no secret are not remembered.
+        let before = redactor.len();
+        for plain in ["application/json", "Basic c3ZjOnB1YmxpYw==", "gzip, deflate", ""] {
+            assert!(!redactor.remember_derived(plain), "{plain}");
+        }
+        assert_eq!(redactor.len(), before);
+        assert_eq!(redactor.redact("application/json"), "application/json");
+    }
+
+    #[test]
+    fn short_secrets_are_not_followed_into_headers() {
+        let redactor = redactor_with(&["abc"]);
+        assert!(!redactor.remember_derived("Basic YWJj"));
+        assert!(!redactor.remember_derived("text/abc"));
+        assert!(!Redactor::new().remember_derived("Bearer x"));
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn main() {
         secrets: &secrets,
         execution_id: "bench".into(),
         base_dir: None,
+        playbook_sha256: None,
         redactor,
         progress: &Silent,
         keep_events: false,
@@ -112,7 +113,7 @@ fn main() {
             cpu.as_secs_f64() * 1e6 / calls as f64
         );
         if label.starts_with("linear") {
-            let recording = Runner { keep_events: true, execution_id: runner.execution_id.clone(), redactor: runner.redactor.clone(), base_dir: None, catalog: None, ..runner };
+            let recording = Runner { keep_events: true, execution_id: runner.execution_id.clone(), redactor: runner.redactor.clone(), base_dir: None, playbook_sha256: None, catalog: None, ..runner };
             let (_, log) = rt.block_on(recording.run(&document)).unwrap();
             rt.block_on(router_modes(&executor, &policy, &document, &log.to_json_lines()));
         }

@@ -103,6 +103,14 @@ pub mod local {
         super::cli::json_stdout(output)
     }
 
+    /// A policy's `local:` section granting the host network to `steps` of the playbook file
+    /// at `playbook` (pinned by its SHA-256; no steps: every step of that file).
+    pub fn network_grant(playbook: &Path, steps: &[&str]) -> String {
+        let sha256 = noetl_host::execute::sha256_hex(&std::fs::read(playbook).unwrap());
+        let steps = if steps.is_empty() { String::new() } else { format!(", steps: [{}]", steps.join(", ")) };
+        format!("local:\n  network:\n    - {{playbook_sha256: {sha256}{steps}}}\n")
+    }
+
     pub fn write_policy(dir: &Path, yaml: &str) -> PathBuf {
         let path = dir.join("policy.yaml");
         std::fs::write(&path, yaml).unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use noetl_tests::http::TestServer;
-use noetl_tests::local::{report, run, shared_cache, write_policy};
+use noetl_tests::local::{network_grant, report, run, shared_cache, write_policy};
 use noetl_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -87,9 +87,10 @@ fn example_03_env_and_secrets_reach_a_loopback_api_with_network_opt_in() {
     let dir = tempfile::tempdir().unwrap();
     let copy = edited_copy(dir.path(), "03-env-secrets.yaml", &[("https://api.example.com", &server.url())]);
     // A policy file replaces the default one, so it also grants the template its secret.
+    // The network is granted to this step of this exact file (the edited copy's SHA-256).
     let policy = write_policy(
         dir.path(),
-        "plugins:\n  template: {secrets: {names: [EXTERNAL_API_KEY]}}\nlocal:\n  network_steps: [api_integration]\n",
+        &format!("plugins:\n  template: {{secrets: {{names: [EXTERNAL_API_KEY]}}}}\n{}", network_grant(&copy, &["api_integration"])),
     );
     // Every log line on: whatever the host and its libraries log at debug level must not
     // carry the secret. (The sandbox no longer hands the environment to its library, which

@@ -1,13 +1,14 @@
 //! The python and shell tools through the real `noetl-host run` binary on the default
 //! local backend: every way python returns a value, failures, timeouts, a secret canary,
-//! and the sandbox (no network unless the policy opts the step in, no host home).
+//! and the sandbox (no network unless the policy grants the step of that playbook file, no
+//! host home).
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use noetl_tests::local::{report, run, write_policy};
+use noetl_tests::local::{network_grant, report, run, write_policy};
 use serde_json::{Value, json};
 
 fn playbook(dir: &Path, yaml: &str) -> PathBuf {
@@ -303,7 +304,10 @@ fn steps_have_no_network_unless_the_policy_opts_them_in() {
     let python_only = playbook(dir.path(), &python_step);
     let policy = write_policy(
         dir.path(),
-        "plugins:\n  template: {secrets: {names: [\"*\"]}}\nlocal:\n  network_steps: [call_api]\n",
+        &format!(
+            "plugins:\n  template: {{secrets: {{names: [\"*\"]}}}}\n{}",
+            network_grant(&python_only, &["call_api"])
+        ),
     );
     let opted_in = finished(
         &run(&python_only, &["--policy", policy.to_str().unwrap()], &[]),

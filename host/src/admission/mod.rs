@@ -18,7 +18,7 @@ use crate::backend::JobBundle;
 use crate::policy::JobGrant;
 
 pub use shape::check_shape;
-pub use stamp::JobIdentity;
+pub use stamp::{ANNOTATION_PLAYBOOK_SHA256, JobIdentity};
 
 /// Why the host will not create what a plugin asked for: every problem found, each naming
 /// the manifest, the field, the rule and the policy key that would allow it.

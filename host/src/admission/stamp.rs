@@ -1,14 +1,19 @@
 //! The host's own labels and annotations on every object of a bundle and on the Job's pod
-//! template: managed-by, execution id, step and tool, from what the host knows, never from
-//! what the plugin wrote. The watches select `managed-by`, reattaching after a restart
-//! selects execution id and step, and the local backend reads the step annotation for
-//! `local.network_steps`: a plugin can neither hide its Job from them nor pose as another step.
+//! template: managed-by, execution id, step and tool, and the SHA-256 of the playbook file
+//! the step comes from, from what the host knows, never from what the plugin wrote. The
+//! watches select `managed-by`, reattaching after a restart selects execution id and step,
+//! and the local backend reads the step and playbook-sha256 annotations for `local.network`:
+//! a plugin can neither hide its Job from them, nor pose as another step or another file.
 
 use serde_json::{Map, Value};
 
 use crate::backend::JobBundle;
 use crate::backend::conventions::{LABEL_EXECUTION_ID, LABEL_MANAGED_BY, LABEL_STEP, LABEL_TOOL, MANAGED_BY};
 use noetl_protocol::names::label_value;
+
+/// Annotation with the SHA-256 (lowercase hex) of the bytes of the playbook file a job's
+/// step comes from; absent (removed if a plugin wrote it) when the call had no playbook file.
+pub const ANNOTATION_PLAYBOOK_SHA256: &str = "noetl.io/playbook-sha256";
 
 /// Which execution, step and tool a job belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +22,9 @@ pub struct JobIdentity {
     pub step: String,
     /// The plugin's name.
     pub tool: String,
+    /// SHA-256 of the playbook file the host read for this step (see
+    /// [`crate::execute::CallOrigin`]); never taken from the plan context.
+    pub playbook_sha256: Option<String>,
 }
 
 impl JobIdentity {
@@ -24,7 +32,7 @@ impl JobIdentity {
     /// defaults plugins use (`local`, `step`).
     pub fn from_context(tool: &str, context: &Value) -> Self {
         let text = |key: &str, default: &str| context.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
-        JobIdentity { execution_id: text("execution_id", "local"), step: text("step", "step"), tool: tool.into() }
+        JobIdentity { execution_id: text("execution_id", "local"), step: text("step", "step"), tool: tool.into(), playbook_sha256: None }
     }
 
     fn labels(&self) -> [(&'static str, String); 4] {
@@ -36,9 +44,14 @@ impl JobIdentity {
         ]
     }
 
-    /// Label values are cut to 63 characters; the annotations keep the full values.
-    fn annotations(&self) -> [(&'static str, String); 2] {
-        [(LABEL_EXECUTION_ID, self.execution_id.clone()), (LABEL_STEP, self.step.clone())]
+    /// Label values are cut to 63 characters; the annotations keep the full values. `None`
+    /// removes the annotation (whatever the plugin wrote there).
+    fn annotations(&self) -> [(&'static str, Option<String>); 3] {
+        [
+            (LABEL_EXECUTION_ID, Some(self.execution_id.clone())),
+            (LABEL_STEP, Some(self.step.clone())),
+            (ANNOTATION_PLAYBOOK_SHA256, self.playbook_sha256.clone()),
+        ]
     }
 }
 
@@ -65,7 +78,10 @@ fn stamp_metadata(object: &mut Value, identity: &JobIdentity) {
     }
     let annotations = object_at(metadata, "annotations");
     for (key, value) in identity.annotations() {
-        annotations.insert(key.into(), value.into());
+        match value {
+            Some(value) => annotations.insert(key.into(), value.into()),
+            None => annotations.remove(key),
+        };
     }
 }
 

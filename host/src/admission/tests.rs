@@ -9,7 +9,7 @@ fn grant() -> JobGrant {
 }
 
 fn identity() -> JobIdentity {
-    JobIdentity { execution_id: "exec 1/with spaces".into(), step: "load".into(), tool: "evil".into() }
+    JobIdentity { execution_id: "exec 1/with spaces".into(), step: "load".into(), tool: "evil".into(), playbook_sha256: None }
 }
 
 fn container() -> Value {
@@ -66,6 +66,27 @@ fn a_compliant_bundle_is_admitted_and_stamped_with_the_hosts_labels() {
         assert_eq!(metadata["annotations"]["noetl.io/execution-id"], "exec 1/with spaces", "{what}");
     }
     assert_eq!(admitted.manifests[1].body["metadata"]["labels"]["team"], "a", "the plugin's other labels stay");
+}
+
+#[test]
+fn the_playbook_sha256_annotation_is_the_hosts_alone() {
+    let forged = "f".repeat(64);
+    let mut job = job(compliant_pod());
+    job.body["metadata"]["annotations"] = json!({ANNOTATION_PLAYBOOK_SHA256: forged, "note": "kept"});
+    job.body["spec"]["template"]["metadata"] = json!({"annotations": {ANNOTATION_PLAYBOOK_SHA256: forged}});
+    // No playbook file: the plugin's claim is removed, not kept.
+    let admitted = admit("evil", Some(&grant()), &identity(), bundle(vec![job.clone()])).unwrap();
+    let job_body = &admitted.manifests[0].body;
+    assert_eq!(job_body["metadata"]["annotations"].get(ANNOTATION_PLAYBOOK_SHA256), None);
+    assert_eq!(job_body["spec"]["template"]["metadata"]["annotations"].get(ANNOTATION_PLAYBOOK_SHA256), None);
+    assert_eq!(job_body["metadata"]["annotations"]["note"], "kept");
+    // A playbook file: the host's value replaces the plugin's.
+    let real = "a".repeat(64);
+    let identity = JobIdentity { playbook_sha256: Some(real.clone()), ..identity() };
+    let admitted = admit("evil", Some(&grant()), &identity, bundle(vec![job])).unwrap();
+    let job_body = &admitted.manifests[0].body;
+    assert_eq!(job_body["metadata"]["annotations"][ANNOTATION_PLAYBOOK_SHA256], real.as_str());
+    assert_eq!(job_body["spec"]["template"]["metadata"]["annotations"][ANNOTATION_PLAYBOOK_SHA256], real.as_str());
 }
 
 #[test]

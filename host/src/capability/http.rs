@@ -4,6 +4,10 @@
 //! Every redirect hop is checked against the same grant; the body is capped at the smaller
 //! of the request's `max-response-bytes` and the plugin's `max_response_mib`; the timeout
 //! at the fetcher's total timeout. Secret values the host knows are redacted from errors.
+//! A request header that carries a secret (raw, or base64 of text holding it, as in
+//! `Authorization: Basic base64(user:secret)`) is remembered for redaction from then on
+//! ([`Redactor::remember_derived`](crate::redact::Redactor::remember_derived)), so a server
+//! that echoes request headers does not leak it into the plugin's response or the events.
 
 use std::time::Duration;
 
@@ -52,6 +56,9 @@ impl Capabilities {
             ))
         })?;
         let max_bytes = request.max_response_bytes.min(policy_max_bytes);
+        for (_, value) in &request.headers {
+            self.redactor.remember_derived(value);
+        }
         let outgoing = outgoing(request)?;
         let grant_key = format!("plugins.{}.http.hosts", self.plugin);
         let answer = fetcher.send(&url, outgoing, max_bytes, grant, &grant_key).await.map_err(|error| match error {

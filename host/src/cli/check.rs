@@ -28,7 +28,7 @@ pub struct CheckArgs {
 
 pub async fn run(global: &GlobalArgs, args: CheckArgs) -> Result<u8, Failure> {
     let host = setup::load_for_playbook(global, &args.file).await?;
-    let (document, problems) = check_file(&host, &args.file).await?;
+    let (document, problems, sha256) = check_file(&host, &args.file).await?;
     for problem in &problems {
         println!("{problem}");
     }
@@ -41,14 +41,14 @@ pub async fn run(global: &GlobalArgs, args: CheckArgs) -> Result<u8, Failure> {
         return Err(Failure::new(2, format!("{}: {} problem(s); fix them and check again", args.file.display(), problems.len())));
     }
     if !args.graph {
-        println!("{}: ok", args.file.display());
+        println!("{}: ok (sha256 {sha256}, for a local.network grant)", args.file.display());
     }
     Ok(0)
 }
 
-/// The playbook at `path` and every problem found in it (the document only when it
-/// translates).
-pub async fn check_file(host: &Loaded, path: &Path) -> Result<(Option<Document>, Vec<Problem>), Failure> {
+/// The playbook at `path`, every problem found in it (the document only when it
+/// translates), and the SHA-256 of the bytes read (what `local.network` grants pin).
+pub async fn check_file(host: &Loaded, path: &Path) -> Result<(Option<Document>, Vec<Problem>, String), Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| Failure::new(2, format!("reading playbook {}: {e}", path.display())))?;
     let mut problems = check_text(&text);
     let fallback = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -56,7 +56,7 @@ pub async fn check_file(host: &Loaded, path: &Path) -> Result<(Option<Document>,
     if let Some(document) = &document {
         problems.extend(plugin_problems(host, document, path.parent()).await);
     }
-    Ok((document, problems))
+    Ok((document, problems, noetl_host::execute::sha256_hex(text.as_bytes())))
 }
 
 /// Tool kinds without a plugin, and configs their plugin rejects.

@@ -39,7 +39,7 @@ pub struct RunArgs {
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
     let host = setup::load_for_playbook(global, &args.file).await?;
-    let (document, problems) = check::check_file(&host, &args.file).await?;
+    let (document, problems, sha256) = check::check_file(&host, &args.file).await?;
     for problem in &problems {
         eprintln!("{problem}");
     }
@@ -63,6 +63,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
         secrets: &secrets,
         execution_id: args.execution_id.unwrap_or_else(generated_execution_id),
         base_dir: args.file.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())),
+        playbook_sha256: Some(sha256),
         redactor: secrets.redactor().clone(),
         progress: &progress,
         keep_events: args.events.is_some(),

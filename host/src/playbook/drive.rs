@@ -33,7 +33,7 @@ use super::core_view::{HeldResults, ResultView};
 use super::document::{Document, ENTRY_STEP, Step, Task};
 use super::events::{EventLog, call_done_result, command_meta};
 use super::{StepRenderer, keychain};
-use crate::execute::Executor;
+use crate::execute::{CallOrigin, Executor};
 use crate::plugin::{CallEnv, ROUTER, RouterSession};
 use crate::secrets::SecretResolver;
 
@@ -85,6 +85,9 @@ pub struct Runner<'a> {
     pub execution_id: String,
     /// The playbook's directory (for `script.type: local` paths).
     pub base_dir: Option<PathBuf>,
+    /// SHA-256 of the bytes of the playbook file this runner runs (`None`: not from a file),
+    /// stamped on its jobs for the policy's `local.network` grants ([`CallOrigin`]).
+    pub playbook_sha256: Option<String>,
     pub redactor: crate::redact::Redactor,
     pub progress: &'a dyn Progress,
     /// Keep every event for `--events`.
@@ -343,7 +346,8 @@ impl Runner<'_> {
             "playbook": doc.name,
             "playbook_dir": self.base_dir.as_ref().map(|d| d.display().to_string()),
         });
-        Ok(match self.executor.execute(&config, &call_context, self.base_dir.clone()).await {
+        let origin = CallOrigin { base_dir: self.base_dir.clone(), playbook_sha256: self.playbook_sha256.clone() };
+        Ok(match self.executor.execute_from(&config, &call_context, &origin).await {
             Ok(response) => response,
             Err(error) => error.to_response(started.elapsed().as_millis()),
         })

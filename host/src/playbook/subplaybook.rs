@@ -57,6 +57,7 @@ impl Runner<'_> {
         let runner = Runner {
             execution_id: format!("{}.{step}", self.execution_id),
             base_dir: file.parent().map(Path::to_path_buf),
+            playbook_sha256: Some(crate::execute::sha256_hex(text.as_bytes())),
             redactor: self.redactor.clone(),
             catalog: self.catalog.clone(),
             depth: self.depth + 1,

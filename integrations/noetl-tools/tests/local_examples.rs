@@ -5,6 +5,9 @@
 
 mod support;
 
+use std::sync::Arc;
+
+use noetl_host_tools::WorkerHost;
 use noetl_tests::http::TestServer;
 use noetl_tools::ToolStatus;
 use serde_json::{Value, json};
@@ -17,6 +20,15 @@ async fn run_example(
     edits: &[(&str, &str)],
     secrets: &[(&str, &str)],
 ) -> Value {
+    run_example_on(local_host(policy).await, name, edits, secrets).await
+}
+
+async fn run_example_on(
+    host: Arc<WorkerHost>,
+    name: &str,
+    edits: &[(&str, &str)],
+    secrets: &[(&str, &str)],
+) -> Value {
     let (step, mut tool) = example(name);
     let mut text = tool.to_string();
     for (from, to) in edits {
@@ -24,7 +36,6 @@ async fn run_example(
         text = text.replace(from, to);
     }
     tool = serde_json::from_str(&text).unwrap();
-    let host = local_host(policy).await;
     let registry = registry(&host);
     let config = tool_config(&tool, None);
     let ctx = context(execution_id(), &step, json!({}), secrets);
@@ -79,11 +90,13 @@ async fn example_03_the_secret_comes_from_the_execution_context() {
         }
     });
     // A policy file replaces the default one, so it also grants the template its secret.
-    let policy = "plugins:\n  template: {secrets: {names: [EXTERNAL_API_KEY]}}\nlocal:\n  network_steps: [api_integration]\n";
+    // The adapter's calls have no playbook file, so no `local.network` grant can match
+    // them: the worker's own code gives its scripts the network.
+    let policy = "plugins:\n  template: {secrets: {names: [EXTERNAL_API_KEY]}}\n";
     let url = server.url();
-    let result = run_example(
+    let result = run_example_on(
+        local_host_with(policy, true).await,
         "03-env-secrets.yaml",
-        policy,
         &[("https://api.example.com", &url)],
         &[("EXTERNAL_API_KEY", canary)],
     )

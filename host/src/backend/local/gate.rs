@@ -58,11 +58,21 @@ pub(super) fn command(container: &Container, program: &Program) -> anyhow::Resul
     Ok((command, Gate(writer)))
 }
 
-/// In the sandbox, after its set-up (mounts, rlimits, no_new_privs): wait for the gate,
-/// then `execve`. Returns only on failure, with the exit code.
+/// In the sandbox, after its set-up (mounts, rlimits, no_new_privs): make `/dev` read-only,
+/// wait for the gate, then `execve`. Returns only on failure, with the exit code.
 fn exec_after_gate(path: &CString, argv: &[CString], envp: &[CString]) -> i32 {
     // SAFETY: plain syscalls on this process's own fds, with pointers that outlive them.
     unsafe {
+        // hakoniwa's fresh `/dev` is a tmpfs without a size, writable by the pod's uid: make
+        // it read-only (the device nodes, `/dev/pts` and the sized `/dev/shm` are mounts of
+        // their own and stay as they are). This process still holds the sandbox's user
+        // namespace capabilities here; the program loses them at `execve`, so cannot undo it.
+        let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID;
+        if libc::mount(std::ptr::null(), c"/dev".as_ptr(), std::ptr::null(), flags, std::ptr::null()) != 0 {
+            let error = std::io::Error::last_os_error();
+            let _ = writeln!(std::io::stderr(), "{EXEC_FAILED_PREFIX}cannot make /dev read-only: {error}");
+            return EXEC_FAILED_CODE;
+        }
         let mut byte = 0u8;
         let read = loop {
             let n = libc::read(0, (&raw mut byte).cast(), 1);

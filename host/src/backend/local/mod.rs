@@ -10,10 +10,18 @@
 //! Pod names are `{job}-local-{attempt}` with attempts numbered from 1.
 //!
 //! Network: the dependency install shares the host network (it must reach the registry);
-//! the script container gets a loopback-only network namespace, unless its step (the Job's
-//! `noetl.io/step` annotation) is listed in [`LocalConfig::network_steps`], which the CLI
-//! fills from the policy's `local.network_steps`. That is the opt-in for scripts that call
-//! an API (spec example 03); it is decided by the operator's policy, never by the playbook.
+//! the script container gets a loopback-only network namespace, unless a
+//! [`LocalConfig::network`] entry (the policy's `local.network`) grants its step of its
+//! playbook file: the Job's `noetl.io/playbook-sha256` annotation must be the entry's
+//! `playbook_sha256` and its `noetl.io/step` annotation one of the entry's `steps` (or the
+//! entry lists none). The host stamps both annotations from what it knows (the bytes of the
+//! playbook file it read, the step it ran), overriding whatever the plugin wrote; a call
+//! with no playbook file (`exec`, an embedding worker that passes none) has no
+//! `playbook-sha256` and so no network, unless the embedding code set
+//! [`LocalConfig::network_without_playbook`] (no policy key does). That is the opt-in for
+//! scripts that call an API (spec example 03); it is decided by the operator, never by the
+//! playbook. A granted container shares the host's network namespace: any runtime and any
+//! protocol reach whatever the host reaches (there is no egress proxy).
 //!
 //! Bounds, as a kubelet bounds a pod ([`cgroup`]): where the host can make cgroups (v2 in
 //! a delegated subtree, else v1 memory and pids), each sandbox run gets its own, so the
@@ -46,6 +54,8 @@ mod tail;
 pub use images::{ImageRuntime, stock_image_runtimes};
 
 use super::{JobBundle, JobOutcome, JobStatus, conventions};
+use crate::admission::ANNOTATION_PLAYBOOK_SHA256;
+pub use crate::policy::NetworkGrant;
 use anyhow::Context;
 use deps::DepsCache;
 use pod::{ContainerPlan, PodPlan, VolumeSource};
@@ -98,8 +108,14 @@ pub struct LocalConfig {
     pub output_cap_bytes: usize,
     /// See [`default_install_env_passthrough`].
     pub install_env_passthrough: Vec<String>,
-    /// Steps whose script container shares the host network (default: none, loopback only).
-    pub network_steps: Vec<String>,
+    /// Steps of pinned playbook files whose script container shares the host network
+    /// (default: none, loopback only); see the module documentation.
+    pub network: Vec<NetworkGrant>,
+    /// Give the host network to every script container of a call without a playbook file
+    /// (no `noetl.io/playbook-sha256`: `exec`, the `noetl-tools` adapter). Default `false`.
+    /// Only Rust code embedding the host can set it (no policy key does): for a worker
+    /// whose operator trusts every step it runs with the network.
+    pub network_without_playbook: bool,
     /// Most processes (and threads) one container's tree may have at once
     /// (default [`DEFAULT_PIDS_LIMIT`]).
     pub pids_limit: u64,
@@ -120,7 +136,8 @@ impl Default for LocalConfig {
             work_dir: None,
             output_cap_bytes: 1 << 20,
             install_env_passthrough: default_install_env_passthrough(),
-            network_steps: Vec::new(),
+            network: Vec::new(),
+            network_without_playbook: false,
             pids_limit: DEFAULT_PIDS_LIMIT,
             cgroups: true,
         }
@@ -133,7 +150,8 @@ pub struct LocalBackend {
     work_dir: PathBuf,
     output_cap: usize,
     install_env_passthrough: Vec<String>,
-    network_steps: Vec<String>,
+    network: Vec<NetworkGrant>,
+    network_without_playbook: bool,
     pids_limit: u64,
     cgroups: bool,
     probes: Arc<ProbeCache>,
@@ -164,7 +182,8 @@ impl LocalBackend {
             work_dir,
             output_cap: config.output_cap_bytes,
             install_env_passthrough: config.install_env_passthrough,
-            network_steps: config.network_steps,
+            network: config.network,
+            network_without_playbook: config.network_without_playbook,
             pids_limit: config.pids_limit,
             cgroups: config.cgroups,
         })
@@ -263,13 +282,18 @@ impl LocalBackend {
         }
     }
 
-    /// Whether the policy opted this Job's step into the host network. The full step name
-    /// is in the Job's `noetl.io/step` annotation (the label of the same name is sanitised).
+    /// Whether the policy granted this Job's step of its playbook file the host network. The
+    /// host stamped both on the Job as annotations: `noetl.io/playbook-sha256` and the full
+    /// step name in `noetl.io/step` (the label of the same name is sanitised).
     fn script_has_network(&self, bundle: &JobBundle) -> bool {
-        let step = bundle
-            .job()
-            .and_then(|job| job.body.pointer("/metadata/annotations")?.get(conventions::LABEL_STEP)?.as_str());
-        step.is_some_and(|step| self.network_steps.iter().any(|s| s == step))
+        let annotation = |key: &str| {
+            bundle.job().and_then(|job| Some(job.body.pointer("/metadata/annotations")?.get(key)?.as_str()?.to_string()))
+        };
+        match (annotation(ANNOTATION_PLAYBOOK_SHA256), annotation(conventions::LABEL_STEP)) {
+            (Some(sha), Some(step)) => self.network.iter().any(|grant| grant.grants(&sha, &step)),
+            (Some(_), None) => false,
+            (None, _) => self.network_without_playbook,
+        }
     }
 
     /// The host runtime for `image`. Looked up on every run, not kept per backend: the

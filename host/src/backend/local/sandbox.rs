@@ -17,8 +17,18 @@
 //! Bounds: the whole process tree runs in its own cgroups when the host can make them
 //! ([`super::cgroup`]: memory, CPU and process count, `/tmp` included; the program waits
 //! at a gate until it is placed, [`super::gate`]); otherwise each process gets rlimits
-//! (`RLIMIT_DATA` for memory, `RLIMIT_NPROC` for processes). In both cases `/tmp` is a
-//! tmpfs whose size is the memory limit (or [`DEFAULT_TMP_BYTES`]).
+//! (`RLIMIT_DATA` for memory, `RLIMIT_NPROC` for processes).
+//!
+//! Writable tmpfs mounts (memory the step fills with files): `/tmp`, every writable emptyDir
+//! and `/dev/shm` are private tmpfs mounts, each sized ([`TmpfsSizes`]). Under a memory
+//! cgroup their pages are charged to the step, so each may take the whole memory limit and
+//! together they still stay within it. Under the rlimit fallback nothing counts their pages
+//! (`RLIMIT_DATA` does not count shmem), so their sizes add up to at most the memory limit
+//! (without a limit, [`DEFAULT_TMP_BYTES`]): `/dev/shm` gets an eighth of it, `/tmp` and the
+//! writable emptyDirs share the rest evenly (with only `/tmp`: 7/8 of the limit). Such a
+//! step can hold up to about twice its limit: its heap under `RLIMIT_DATA` plus its files.
+//! `/dev` itself (hakoniwa's fresh tmpfs holding the device nodes) is made read-only before
+//! the program runs ([`super::gate`]), so only its sized `/dev/shm` takes writes.
 //!
 //! Killing: the sandboxed program is PID 1 of its PID namespace, and dies with its
 //! supervisor (parent-death signal); when PID 1 dies the kernel kills the whole namespace.
@@ -49,8 +59,56 @@ const ETC_NETWORK_FILES: &[&str] = &["/etc/resolv.conf", "/etc/gai.conf", "/etc/
 /// (interpreter heap, thread stacks, allocator arenas): added to `limits.memory`.
 pub(super) const MEMORY_HEADROOM: u64 = 64 << 20;
 
-/// Size of the private `/tmp` of a container without a memory limit.
+/// What the writable tmpfs mounts of a container without a memory limit may hold together.
 pub(super) const DEFAULT_TMP_BYTES: u64 = 1 << 30;
+
+/// The share of the memory limit `/dev/shm` gets where its size is not counted by a cgroup
+/// (1/8): shared memory is for IPC, files go to `/tmp`.
+const SHM_SHARE_DIVISOR: u64 = 8;
+
+/// Size of a read-only emptyDir tmpfs: nothing can be written there.
+const READ_ONLY_TMPFS_BYTES: u64 = 4096;
+
+const DEV_SHM: &str = "/dev/shm";
+
+/// Sizes of a container's writable tmpfs mounts: `/tmp`, its writable emptyDirs and
+/// `/dev/shm` (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TmpfsSizes {
+    /// `/dev/shm` (unless an emptyDir is mounted there; then it is one of the others).
+    pub shm: u64,
+    /// `/tmp` and every writable emptyDir, each.
+    pub each: u64,
+}
+
+impl TmpfsSizes {
+    /// `counted`: a memory cgroup bounds the tree, so it charges tmpfs pages.
+    pub(super) fn of(spec: &SandboxSpec, counted: bool) -> Self {
+        let emptydirs = spec.binds.iter().filter(|b| matches!(b.source, BindSource::Tmpfs) && b.writable);
+        let has = |target: &str| spec.binds.iter().any(|b| b.target == target);
+        let others = emptydirs.count() as u64 + u64::from(!has("/tmp"));
+        Self::split(spec.memory_limit, counted, others, !has(DEV_SHM))
+    }
+
+    /// Under a memory cgroup with a limit, every tmpfs may take the whole limit: the cgroup
+    /// charges their pages to the step with everything else, so together they stay within
+    /// it. Otherwise (the rlimit fallback, or no limit) nothing counts tmpfs pages
+    /// (`RLIMIT_DATA` does not), so the sizes themselves must add up to at most the limit
+    /// (or [`DEFAULT_TMP_BYTES`]): `/dev/shm` gets an eighth, the rest is split evenly
+    /// over the `others` (`/tmp` and the writable emptyDirs).
+    pub(super) fn split(memory_limit: Option<u64>, counted: bool, others: u64, own_shm: bool) -> Self {
+        match memory_limit {
+            Some(limit) if counted => TmpfsSizes { shm: limit, each: limit },
+            _ => {
+                let budget = memory_limit.unwrap_or(DEFAULT_TMP_BYTES);
+                let shm = if own_shm { budget / SHM_SHARE_DIVISOR } else { 0 };
+                // A tmpfs of size 0 is unlimited: never go below one page.
+                let each = ((budget - shm) / others.max(1)).max(4096);
+                TmpfsSizes { shm: shm.max(4096), each }
+            }
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(super) struct SandboxSpec {
@@ -89,7 +147,7 @@ pub(super) struct Bind {
 pub(super) enum BindSource {
     /// A host directory, mounted at the same place.
     Host(PathBuf),
-    /// A private tmpfs sized to the container's memory limit (or [`DEFAULT_TMP_BYTES`]).
+    /// A private tmpfs, sized as [`TmpfsSizes`] says.
     Tmpfs,
 }
 
@@ -264,9 +322,7 @@ fn container_for(spec: &SandboxSpec, with_rlimits: bool) -> Container {
         ),
     );
     c.file("/etc/group", &format!("root:x:0:\nnoetl:x:{}:\n", spec.gid));
-    // Sized, so a script filling a tmpfs stops at its memory limit even without cgroups
-    // (under cgroups its pages are charged to the step's memory as well).
-    let tmpfs_size = format!("size={}", spec.memory_limit.unwrap_or(DEFAULT_TMP_BYTES));
+    let sizes = TmpfsSizes::of(spec, !with_rlimits);
     let tmpfs_flags = |writable: bool| {
         let flags = MountOptions::NOSUID | MountOptions::NODEV;
         if writable { flags } else { flags | MountOptions::RDONLY }
@@ -276,12 +332,19 @@ fn container_for(spec: &SandboxSpec, with_rlimits: bool) -> Container {
             (BindSource::Host(host), true) => c.bindmount_rw(&host.to_string_lossy(), &bind.target),
             (BindSource::Host(host), false) => c.bindmount_ro(&host.to_string_lossy(), &bind.target),
             (BindSource::Tmpfs, writable) => {
-                c.mount("tmpfs", &bind.target, "tmpfs", tmpfs_flags(writable), Some(tmpfs_size.clone()))
+                let size = if writable { sizes.each } else { READ_ONLY_TMPFS_BYTES };
+                c.mount("tmpfs", &bind.target, "tmpfs", tmpfs_flags(writable), Some(format!("size={size}")))
             }
         };
     }
     if !spec.binds.iter().any(|b| b.target == "/tmp") {
-        c.mount("tmpfs", "/tmp", "tmpfs", tmpfs_flags(true), Some(tmpfs_size));
+        c.mount("tmpfs", "/tmp", "tmpfs", tmpfs_flags(true), Some(format!("size={}", sizes.each)));
+    }
+    // Over the directory hakoniwa's `/dev` has there (in the unsized `/dev` tmpfs, which the
+    // gate makes read-only before the program runs); mounted after `/dev`, as mounts go in
+    // path order.
+    if !spec.binds.iter().any(|b| b.target == DEV_SHM) {
+        c.mount("tmpfs", DEV_SHM, "tmpfs", tmpfs_flags(true), Some(format!("size={}", sizes.shm)));
     }
     if with_rlimits {
         if let Some(limit) = spec.memory_limit {

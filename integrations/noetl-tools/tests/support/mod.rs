@@ -83,6 +83,12 @@ fn dependency_cache() -> PathBuf {
 
 /// A host on the local backend under `policy` (YAML; empty: the built-in default).
 pub async fn local_host(policy: &str) -> Arc<WorkerHost> {
+    local_host_with(policy, false).await
+}
+
+/// [`local_host`], with `network_without_playbook`: the adapter's calls have no playbook
+/// file, so only the embedding worker's own code can give their scripts the network.
+pub async fn local_host_with(policy: &str, network_without_playbook: bool) -> Arc<WorkerHost> {
     let policy = if policy.is_empty() {
         Policy::default_policy()
     } else {
@@ -90,6 +96,7 @@ pub async fn local_host(policy: &str) -> Arc<WorkerHost> {
     };
     let config = noetl_host::backend::local::LocalConfig {
         cache_dir: Some(dependency_cache()),
+        network_without_playbook,
         ..embed::local_config(&policy)
     };
     let backend = Arc::new(LocalBackend::new(config).unwrap());

@@ -107,3 +107,39 @@ fn a_program_that_cannot_run_is_a_sandbox_failure_naming_it() {
         other => panic!("expected a sandbox failure: {other:?} {run:#?}"),
     }
 }
+
+/// `/dev/shm` is the sandbox's own tmpfs, sized; `/dev` itself takes no writes. Under the
+/// fallback `/dev/shm` and `/tmp` add up to the memory limit.
+#[test]
+fn dev_is_read_only_and_dev_shm_is_a_private_sized_tmpfs() {
+    let script = "touch /dev/x 2>/dev/null && echo dev-writable; \
+                  for m in /dev/shm /tmp; do echo \"$m $(stat -f -c '%T %b %S' $m)\"; done; \
+                  echo x > /dev/shm/f && echo shm-writable; echo y > /dev/null && echo null-ok";
+    let mut spec = shell("dev-shm", script);
+    spec.memory_limit = Some(64 << 20);
+    let run = run_in(&spec, None, &KillSwitch::default()).unwrap();
+    assert_eq!(run.ended, Ended::Exited(0), "{run:#?}");
+    assert!(!run.stdout.contains("dev-writable"), "{run:#?}");
+    assert!(run.stdout.contains("shm-writable") && run.stdout.contains("null-ok"), "{run:#?}");
+    let bytes = |mount: &str| -> u64 {
+        let line = run.stdout.lines().find(|l| l.starts_with(&format!("{mount} "))).unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[1], "tmpfs", "{line}");
+        words[2].parse::<u64>().unwrap() * words[3].parse::<u64>().unwrap()
+    };
+    assert_eq!(bytes("/dev/shm"), 8 << 20, "{run:#?}");
+    assert_eq!(bytes("/tmp"), 56 << 20, "{run:#?}");
+}
+
+#[test]
+fn tmpfs_sizes_add_up_to_the_limit_unless_a_cgroup_counts_them() {
+    let mib = 1u64 << 20;
+    assert_eq!(TmpfsSizes::split(Some(256 * mib), true, 3, true), TmpfsSizes { shm: 256 * mib, each: 256 * mib });
+    assert_eq!(TmpfsSizes::split(Some(256 * mib), false, 1, true), TmpfsSizes { shm: 32 * mib, each: 224 * mib });
+    assert_eq!(TmpfsSizes::split(Some(256 * mib), false, 2, true), TmpfsSizes { shm: 32 * mib, each: 112 * mib });
+    // An emptyDir at /dev/shm is one of the others.
+    assert_eq!(TmpfsSizes::split(Some(256 * mib), false, 2, false).each, 128 * mib);
+    // No limit: a cgroup has nothing to count against, so they share the default.
+    let unlimited = TmpfsSizes::split(None, true, 1, true);
+    assert_eq!(unlimited.shm + unlimited.each, DEFAULT_TMP_BYTES);
+}
