@@ -15,17 +15,48 @@ pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 4 << 30;
 /// Bytes of each pooled linear memory kept resident between calls: none. Kept pages are
 /// reset by copying (`memset` / `memcpy` from the image), and without userfaultfd
 /// write-protection the kernel's page-map scan reports every private page still mapped as
-/// written, so a page once touched in a slot is rewritten on every later reset. Measured
-/// side by side (BENCHMARKS.md, "Issue 15"): 0 beats 256 KiB and 2 MiB for the trivial
-/// guest, the script plan and the template render; the pages a call wrote are
-/// decommitted instead and fault in again, zeroed, when the next call touches them.
+/// written, so a page once touched in a slot is rewritten on every later reset; the pages a
+/// call wrote are decommitted instead and fault in again, zeroed, when the next call
+/// touches them.
+///
+/// Measured side by side with one binary, settings interleaved (2026-11-30, release,
+/// criterion medians; `bbf19db` is that code with these defaults): the trivial guest's
+/// `plan` took 129.1 / 117.9 µs at 2 MiB with the scan on (the old default), 85.5 / 76.8 µs
+/// at 256 KiB, 80.7 / 47.0 / 52.1 µs at 0 with the scan off. Keep-resident 0 is the
+/// clearest win for the trivial guest (about −45 %), helps the script plan (about −20 %)
+/// and is neutral to slightly better for the template render.
+/// Run: `tests/benches/runs/2026-11-30-issue15-second-pass.md`.
 const KEEP_RESIDENT_BYTES: usize = 0;
 
-/// Overrides of the pool's reset settings, read once when the engine is built, so that
-/// benchmarks can compare settings with one binary in one run (BENCHMARKS.md, "Issue 15"):
-/// `NOETL_KEEP_RESIDENT_KIB` (default 0) and `NOETL_PAGEMAP_SCAN=1` (default off).
+/// The pool's reset does not use the kernel's page-map scan (`PAGEMAP_SCAN`, Linux 6.7+),
+/// so every reset takes wasmtime's plain path: the kept bytes are rewritten and everything
+/// else is decommitted. The scan selects pages by the kernel's "written" flag, which is only
+/// meaningful in ranges registered for userfaultfd write-protection, and wasmtime registers
+/// none. Outside such ranges, kernels so far report every present page as written (correct,
+/// but no cheaper: see [`KEEP_RESIDENT_BYTES`]); after the 2026 change "mm/pagemap: add
+/// PAGE_IS_ACCESSED for RWP tracking" they report none, which would leave a call's pages
+/// unreset for the next call in the slot. (On wasmtime 48 it was off for another gap,
+/// swapped-out pages; wasmtime 50 fixed that one.)
+///
+/// Measured with keep-resident 0 (2026-11-30, release, same runs as above): no measurable
+/// difference on or off; the trivial guest's `plan` took 74.9 / 60.4 / 73.5 / 57.0 / 55.3 µs
+/// with the scan on, 80.7 / 47.0 / 52.1 µs with it off.
+/// Run: `tests/benches/runs/2026-11-30-issue15-second-pass.md`.
+const PAGEMAP_SCAN: Enabled = Enabled::No;
+
+/// Benchmark-only overrides of the pool's reset settings, read once when the engine is
+/// built so that a benchmark can compare settings with one binary in one run:
+/// `NOETL_KEEP_RESIDENT_KIB` (KiB kept resident; default [`KEEP_RESIDENT_BYTES`]) and
+/// `NOETL_PAGEMAP_SCAN` (`1` turns the scan on; default [`PAGEMAP_SCAN`]). Only in builds
+/// with the `bench-knobs` feature (off by default); otherwise the environment is not read.
+/// How to run a sweep: `BENCHMARKS.md`, "Benchmark-only knobs".
+#[cfg(feature = "bench-knobs")]
 const KEEP_RESIDENT_ENV: &str = "NOETL_KEEP_RESIDENT_KIB";
+#[cfg(feature = "bench-knobs")]
 const PAGEMAP_SCAN_ENV: &str = "NOETL_PAGEMAP_SCAN";
+
+/// Whether this build reads the benchmark-only overrides above (the `bench-knobs` feature).
+pub const BENCH_KNOBS: bool = cfg!(feature = "bench-knobs");
 
 /// Guest stack limit: deep recursion traps with a stack-overflow error well before it
 /// could touch the host's own stack.
@@ -101,22 +132,24 @@ fn pool_config() -> PoolingAllocationConfig {
         .linear_memory_keep_resident(keep_resident_bytes())
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10)
-        // The page-map scan (`PAGEMAP_SCAN`, Linux 6.7+) stays off, so every reset takes
-        // wasmtime's plain path: the kept bytes are rewritten and everything else is
-        // decommitted. The scan selects pages by the kernel's "written" flag, which is only
-        // meaningful in ranges registered for userfaultfd write-protection, and wasmtime
-        // registers none. Outside such ranges, kernels so far report every present page as
-        // written (correct, but no cheaper: see KEEP_RESIDENT_BYTES); after the 2026 change
-        // "mm/pagemap: add PAGE_IS_ACCESSED for RWP tracking" they report none, which would
-        // leave a call's pages unreset for the next call in the slot. Measured with keep-resident 0:
-        // no difference on or off (BENCHMARKS.md, "Issue 15"). (On wasmtime 48 it was off for
-        // another gap, swapped-out pages; wasmtime 50 fixed that one.)
-        .pagemap_scan(if std::env::var(PAGEMAP_SCAN_ENV).is_ok_and(|v| v == "1") { Enabled::Auto } else { Enabled::No });
+        .pagemap_scan(pagemap_scan());
     pool
 }
 
 fn keep_resident_bytes() -> usize {
-    std::env::var(KEEP_RESIDENT_ENV).ok().and_then(|kib| kib.parse::<usize>().ok()).map_or(KEEP_RESIDENT_BYTES, |kib| kib << 10)
+    #[cfg(feature = "bench-knobs")]
+    if let Some(kib) = std::env::var(KEEP_RESIDENT_ENV).ok().and_then(|kib| kib.parse::<usize>().ok()) {
+        return kib << 10;
+    }
+    KEEP_RESIDENT_BYTES
+}
+
+fn pagemap_scan() -> Enabled {
+    #[cfg(feature = "bench-knobs")]
+    if let Ok(scan) = std::env::var(PAGEMAP_SCAN_ENV) {
+        return if scan == "1" { Enabled::Auto } else { Enabled::No };
+    }
+    PAGEMAP_SCAN
 }
 
 /// Advance the epoch forever from a background thread; the thread ends with the engine.

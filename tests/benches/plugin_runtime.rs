@@ -20,6 +20,7 @@ fn script_component() -> &'static [u8] {
 }
 
 fn load(c: &mut Criterion) {
+    noetl_tests::warn_if_bench_knobs_ignored();
     let bytes = script_component();
     let engine = HostEngine::new().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();

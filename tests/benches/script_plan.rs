@@ -27,6 +27,7 @@ fn example_config() -> String {
 }
 
 fn plan(c: &mut Criterion) {
+    noetl_tests::warn_if_bench_knobs_ignored();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let config = example_config();
     let policy = Policy::default_policy();

@@ -109,6 +109,7 @@ fn render_natively(tool: &Value, context: &Value, secrets: &Arc<dyn noetl_plugin
 }
 
 fn render(c: &mut Criterion) {
+    noetl_tests::warn_if_bench_knobs_ignored();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let fixture = fixture();
     let cache_dir = tempfile::tempdir().unwrap();

@@ -176,3 +176,17 @@ pub mod http {
         }
     }
 }
+
+/// Benchmarks: a host built without the `bench-knobs` feature ignores the pool's reset
+/// overrides; say so when one is set, so that a sweep does not silently measure the
+/// defaults (BENCHMARKS.md, "Benchmark-only knobs").
+pub fn warn_if_bench_knobs_ignored() {
+    if noetl_host::engine::BENCH_KNOBS {
+        return;
+    }
+    for name in ["NOETL_KEEP_RESIDENT_KIB", "NOETL_PAGEMAP_SCAN"] {
+        if std::env::var_os(name).is_some() {
+            eprintln!("{name} is ignored: build the bench with `--features bench-knobs` to use it");
+        }
+    }
+}

@@ -25,7 +25,8 @@
 //! (5). With the test cluster's controller-manager creating about 7 pods a second, 5 s
 //! pods keep ~40 running at once: kwok opens one inotify instance per follow log stream
 //! and the machine allows 128 (`fs.inotify.max_user_instances`), so with 60 s pods most
-//! streams fail inside kwok and their pods' logs carry kwok's error lines (BENCHMARKS.md).
+//! streams fail inside kwok and their pods' logs carry kwok's error lines (measured:
+//! tests/benches/runs/2026-11-29-issue4-kube-scale-kbench.md).
 
 mod cluster;
 mod counting;
