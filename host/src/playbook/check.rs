@@ -304,17 +304,18 @@ fn routing_field(at: Option<&str>, field: &str, value: &Value, problems: &mut Ve
     template_syntax(at, field, value, problems);
 }
 
-/// Every string of `value` must parse as a template. Parsed only, never rendered: `check`
-/// (and `run` before it starts) evaluates nothing in the host process, so a template that
-/// would loop or allocate without end costs its parse here, and its evaluation happens in
+/// Every string of `value` must parse as a template. Parsed only, never compiled or
+/// rendered: `check` (and `run` before it starts) evaluates nothing in the host process.
+/// minijinja's code generator folds constant expressions (`{{ 'x' * 10**18 }}` would be
+/// computed right here), so this stops at the parser's syntax tree; evaluation happens in
 /// the sandbox (the template engine for tool configs, the router for routing). The parser
 /// is the core's dialect (minijinja 2), with its own nesting limit.
 fn template_syntax(at: Option<&str>, field: &str, value: &Value, problems: &mut Vec<Problem>) {
-    let parser = minijinja2::Environment::new();
+    use minijinja2::machinery::{WhitespaceConfig, parse};
     let mut strings = Vec::new();
     collect_strings(value, &mut strings);
     for text in strings.into_iter().filter(|s| s.contains("{{") || s.contains("{%")) {
-        if let Err(e) = parser.template_from_str(text) {
+        if let Err(e) = parse(text, "<template>", Default::default(), WhitespaceConfig::default()) {
             problems.push(Problem::new(
                 at,
                 field,

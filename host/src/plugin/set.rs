@@ -162,6 +162,8 @@ impl PluginSet {
     pub fn policy_warnings(&self, policy: &Policy) -> Vec<String> {
         let mut loaded: Vec<&str> = self.all().map(|p| p.name.as_str()).collect();
         loaded.extend(self.unloaded_builtins.iter().copied());
+        // `plugins.router.limits` bounds the router, which is not a tool.
+        loaded.extend(self.router.iter().map(|_| super::ROUTER));
         policy
             .plugins
             .keys()
