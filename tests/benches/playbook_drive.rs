@@ -83,7 +83,7 @@ fn main() {
         redactor,
         progress: &Silent,
         keep_events: false,
-        catalog: None,
+        catalog_roots: Default::default(),
         depth: 0,
     };
     let cases = [("linear, 100 steps", linear(100), 100), ("loop, 100 items", looped(100), 101), ("loop, 1,000 items", looped(1000), 1001)];

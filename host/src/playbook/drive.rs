@@ -81,8 +81,9 @@ pub struct Runner<'a> {
     pub progress: &'a dyn Progress,
     /// Keep every event for `--events`.
     pub keep_events: bool,
-    /// Where `kind: playbook` steps look for a playbook not found next to the caller.
-    pub catalog: Option<PathBuf>,
+    /// Where `kind: playbook` files may be read from (the entry playbook's directory tree and
+    /// the `--catalog` directories); children get the same roots, never their own.
+    pub catalog_roots: super::CatalogRoots,
     /// How many playbooks up the call chain (0 for the one the user ran).
     pub depth: usize,
 }
