@@ -10,7 +10,7 @@
 //!     kubernetes: { namespaces: [noetl], kinds: [ConfigMap, Secret, Job, Pod] }
 //!     fetch: { hosts: [raw.githubusercontent.com, "*.example.com"] }
 //!   http:                         # a plugin using the `http` capability (any method)
-//!     http: { hosts: [api.example.com] }
+//!     http: { hosts: [api.example.com, "127.0.0.1:8765"] }   # HOST (any port) or HOST:PORT
 //!     files: { dirs: ["."] }      # relative to the playbook's directory
 //!     limits: { cpu_ms: 5000 }
 //!     jobs:                       # where and as what its job bundles may run
@@ -178,7 +178,9 @@ pub struct KubernetesGrant {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FetchGrant {
-    /// Host names; `*.example.com` matches subdomains. For `gs://` and `s3://` the bucket.
+    /// [`HostPattern`](crate::host_pattern::HostPattern)s: `HOST` (any port) or `HOST:PORT`;
+    /// `*.example.com` matches subdomains; IPv6 as `[::1]:5432`. For `gs://` and `s3://` the
+    /// bucket (no port). Checked when the policy is loaded.
     pub hosts: Vec<String>,
 }
 
@@ -287,6 +289,13 @@ impl Policy {
                 );
             }
         }
+        for (name, grant) in &self.plugins {
+            for (key, hosts) in [("fetch", &grant.fetch), ("http", &grant.http)] {
+                if let Some(hosts) = hosts {
+                    crate::host_pattern::parse_all(&format!("plugins.{name}.{key}.hosts"), &hosts.hosts)?;
+                }
+            }
+        }
         anyhow::ensure!(self.local.pids_limit != Some(0), "local.pids_limit is 0; use a positive number of processes");
         Ok(())
     }
@@ -319,16 +328,10 @@ impl Policy {
 }
 
 impl FetchGrant {
-    /// Whether `host` is granted (exact, or `*.domain` for any subdomain of `domain`).
-    pub fn allows(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.hosts.iter().any(|pattern| {
-            let pattern = pattern.to_ascii_lowercase();
-            match pattern.strip_prefix("*.") {
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => host == pattern,
-            }
-        })
+    /// Whether `host` on `port` is granted (`None`: no port, as for a bucket); see
+    /// [`crate::host_pattern`].
+    pub fn allows(&self, host: &str, port: Option<u16>) -> bool {
+        crate::host_pattern::any_matches(&self.hosts, host, port)
     }
 }
 
@@ -391,6 +394,15 @@ mod tests {
     }
 
     #[test]
+    fn host_patterns_are_checked_at_load_naming_the_key() {
+        let error = Policy::parse("plugins:\n  x:\n    http: {hosts: [\"127.0.0.1:http\"]}\n").unwrap_err();
+        assert!(error.to_string().starts_with("plugins.x.http.hosts: `127.0.0.1:http`: the port `http`"), "{error}");
+        let error = Policy::parse("plugins:\n  y:\n    fetch: {hosts: [\"[::1\"]}\n").unwrap_err();
+        assert!(error.to_string().starts_with("plugins.y.fetch.hosts:"), "{error}");
+        assert!(Policy::parse("plugins:\n  x:\n    http: {hosts: [\"127.0.0.1:8765\", \"[::1]:5432\", \"*.a.org\"]}\n").is_ok());
+    }
+
+    #[test]
     fn namespace_patterns_use_star_wildcards() {
         let grant = JobGrant { namespaces: vec!["kbench-*".into(), "a*z".into(), "exact".into()], ..JobGrant::built_in() };
         for yes in ["kbench-1", "kbench-", "az", "abcz", "exact"] {
@@ -413,12 +425,14 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns_match_exactly_or_by_subdomain() {
-        let grant = FetchGrant { hosts: vec!["example.com".into(), "*.corp.net".into()] };
-        assert!(grant.allows("EXAMPLE.com"));
-        assert!(grant.allows("a.corp.net"));
-        assert!(!grant.allows("corp.net"));
-        assert!(!grant.allows("evil-example.com"));
-        assert!(!grant.allows("example.com.evil.org"));
+    fn host_patterns_match_exactly_or_by_subdomain_and_port() {
+        let grant = FetchGrant { hosts: vec!["example.com".into(), "*.corp.net".into(), "127.0.0.1:8765".into()] };
+        assert!(grant.allows("EXAMPLE.com", Some(443)));
+        assert!(grant.allows("a.corp.net", None));
+        assert!(!grant.allows("corp.net", None));
+        assert!(!grant.allows("evil-example.com", None));
+        assert!(!grant.allows("example.com.evil.org", None));
+        assert!(grant.allows("127.0.0.1", Some(8765)));
+        assert!(!grant.allows("127.0.0.1", Some(8766)));
     }
 }
