@@ -11,6 +11,8 @@
 //!     fetch: { hosts: [raw.githubusercontent.com, "*.example.com"] }
 //!   http:                         # a plugin using the `http` capability (any method)
 //!     http: { hosts: [api.example.com, "127.0.0.1:8765"] }   # HOST (any port) or HOST:PORT
+//!   json-transform:
+//!     sha256: 3f5a...             # 64 hex: only the plugin file with this digest is loaded as json-transform
 //!     files: { dirs: ["."] }      # relative to the playbook's directory
 //!     limits: { cpu_ms: 5000 }
 //!     jobs:                       # where and as what its job bundles may run
@@ -45,6 +47,23 @@ pub struct Policy {
     /// Settings of the local backend (image → runtime mapping overrides).
     #[serde(default)]
     pub local: LocalSettings,
+    /// Grants the built-in plugins get when `plugins` has no entry for them (the policy used
+    /// without a policy file sets these). Never given to a plugin file of the same name.
+    #[serde(skip)]
+    pub built_in_grants: BTreeMap<String, PluginGrant>,
+}
+
+/// Where a loaded plugin came from. The defaults the host has for its built-in plugins (a
+/// job grant for the script tools, the grants of the policy used without a policy file)
+/// follow the origin, never the name: a plugin file that calls itself `script` gets only
+/// what the policy writes under `plugins.script`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginSource {
+    /// Compiled into the host ([`crate::builtin::PLUGINS`]).
+    BuiltIn,
+    /// Loaded from a file (`--plugin-dir`, `--plugin`, or by an embedding host).
+    File,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +126,11 @@ pub struct PluginGrant {
     /// Where and as what the plugin's job bundles may run; see [`Policy::job_grant`].
     #[serde(default)]
     pub jobs: Option<JobGrant>,
+    /// The SHA-256 (64 hex digits) of the only plugin file that may be loaded under this
+    /// name. Checked for plugin files, never for the built-in plugin; required for a file
+    /// that takes a built-in's name (see [`crate::plugin::set`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Where and as what a plugin's job bundles (and the pods it creates through the
@@ -128,8 +152,9 @@ pub struct JobGrant {
     pub pod_security: crate::pod_security::Level,
 }
 
-/// Plugins shipped with the host that get [`JobGrant::built_in`] when the policy gives
-/// them no `jobs` entry: the script tool and its python and shell variants.
+/// Built-in plugins that get [`JobGrant::built_in`] when the policy gives them no `jobs`
+/// entry: the script tool and its python and shell variants (the built-in ones only, see
+/// [`PluginSource`]).
 pub const BUILT_IN_JOB_PLUGINS: &[&str] = &["script", "python", "shell"];
 
 impl JobGrant {
@@ -243,11 +268,13 @@ impl Policy {
     /// read files in the playbook's directory (the documented `script.type: local` path).
     pub fn default_policy() -> Self {
         let mut policy = Policy::default();
-        policy.plugins.insert(
+        // Built-in grants, not `plugins` entries: a plugin file named `script` or `template`
+        // (which a pin would let in) gets none of them.
+        policy.built_in_grants.insert(
             "script".into(),
             PluginGrant { files: Some(FilesGrant { dirs: vec![PathBuf::from(".")] }), ..Default::default() },
         );
-        policy.plugins.insert(
+        policy.built_in_grants.insert(
             "template".into(),
             PluginGrant { secrets: Some(SecretsGrant { names: vec!["*".into()] }), ..Default::default() },
         );
@@ -295,23 +322,38 @@ impl Policy {
                     crate::host_pattern::parse_all(&format!("plugins.{name}.{key}.hosts"), &hosts.hosts)?;
                 }
             }
+            if let Some(digest) = &grant.sha256 {
+                anyhow::ensure!(
+                    digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "plugins.{name}.sha256: {digest:?} is not a SHA-256 digest; write the plugin file's 64 hex digits \
+                     (`sha256sum FILE`, or the digest a refusal names)"
+                );
+            }
         }
         anyhow::ensure!(self.local.pids_limit != Some(0), "local.pids_limit is 0; use a positive number of processes");
         Ok(())
     }
 
+    /// The digest `plugins.NAME.sha256` pins plugin files of `name` to (lowercase), if any.
+    pub fn pinned_sha256(&self, name: &str) -> Option<String> {
+        self.plugins.get(name).and_then(|grant| grant.sha256.as_ref()).map(|digest| digest.to_ascii_lowercase())
+    }
+
     /// The job grant of a plugin: its own `jobs` entry; else [`JobGrant::built_in`] for the
-    /// built-in tools ([`BUILT_IN_JOB_PLUGINS`]); else none, and its bundles are refused.
-    pub fn job_grant(&self, plugin: &str) -> Option<JobGrant> {
+    /// built-in tools ([`BUILT_IN_JOB_PLUGINS`], built-in origin only); else none, and its
+    /// bundles are refused.
+    pub fn job_grant(&self, plugin: &str, origin: PluginSource) -> Option<JobGrant> {
         match self.plugins.get(plugin).and_then(|g| g.jobs.clone()) {
             Some(own) => Some(own),
-            None => BUILT_IN_JOB_PLUGINS.contains(&plugin).then(JobGrant::built_in),
+            None => (origin == PluginSource::BuiltIn && BUILT_IN_JOB_PLUGINS.contains(&plugin)).then(JobGrant::built_in),
         }
     }
 
-    /// The grant of a plugin (empty when the policy does not name it).
-    pub fn grant(&self, plugin: &str) -> PluginGrant {
-        self.plugins.get(plugin).cloned().unwrap_or_default()
+    /// The grant of a plugin: its `plugins` entry; else, for a built-in plugin, its entry in
+    /// [`Policy::built_in_grants`]; else empty.
+    pub fn grant(&self, plugin: &str, origin: PluginSource) -> PluginGrant {
+        let built_in = || self.built_in_grants.get(plugin).filter(|_| origin == PluginSource::BuiltIn);
+        self.plugins.get(plugin).or_else(built_in).cloned().unwrap_or_default()
     }
 
     /// Effective limits of a plugin: its own, else `defaults`, else built-in.
@@ -385,12 +427,38 @@ mod tests {
             "plugins:\n  script: {fetch: {hosts: [a.org]}}\n  shell:\n    jobs: {namespaces: [\"team-*\"], pod_security: baseline}\n",
         )
         .unwrap();
-        assert_eq!(policy.job_grant("script"), Some(JobGrant::built_in()));
-        assert_eq!(policy.job_grant("python"), Some(JobGrant::built_in()));
-        let shell = policy.job_grant("shell").unwrap();
+        assert_eq!(policy.job_grant("script", PluginSource::BuiltIn), Some(JobGrant::built_in()));
+        assert_eq!(policy.job_grant("python", PluginSource::BuiltIn), Some(JobGrant::built_in()));
+        let shell = policy.job_grant("shell", PluginSource::BuiltIn).unwrap();
         assert_eq!(shell.pod_security, crate::pod_security::Level::Baseline);
         assert!(shell.allows_namespace("team-a") && !shell.allows_namespace("noetl"));
-        assert_eq!(policy.job_grant("third-party"), None);
+        assert_eq!(policy.job_grant("third-party", PluginSource::File), None);
+        // A plugin file named like a built-in gets what the policy writes, not the default.
+        assert_eq!(policy.job_grant("script", PluginSource::File), None);
+        assert_eq!(policy.job_grant("python", PluginSource::File), None);
+        assert_eq!(policy.job_grant("shell", PluginSource::File), policy.job_grant("shell", PluginSource::BuiltIn));
+    }
+
+    #[test]
+    fn built_in_grants_go_to_the_built_in_plugins_only() {
+        let policy = Policy::default_policy();
+        assert!(policy.grant("template", PluginSource::BuiltIn).secrets.is_some_and(|s| s.allows("ANY")));
+        assert!(policy.grant("template", PluginSource::File).secrets.is_none());
+        assert!(policy.grant("script", PluginSource::BuiltIn).files.is_some());
+        assert!(policy.grant("script", PluginSource::File).files.is_none());
+        // A written entry is what both get.
+        let policy = Policy::parse("plugins:\n  template: {secrets: {names: [A]}}\n").unwrap();
+        assert_eq!(policy.grant("template", PluginSource::File).secrets.unwrap().names, ["A"]);
+    }
+
+    #[test]
+    fn pins_are_64_hex_digits() {
+        let digest = "AB".repeat(32);
+        let policy = Policy::parse(&format!("plugins:\n  script: {{sha256: {digest}}}\n")).unwrap();
+        assert_eq!(policy.pinned_sha256("script"), Some("ab".repeat(32)));
+        assert_eq!(policy.pinned_sha256("shell"), None);
+        let error = Policy::parse("plugins:\n  script: {sha256: abc}\n").unwrap_err();
+        assert!(error.to_string().contains("plugins.script.sha256") && error.to_string().contains("64 hex"), "{error}");
     }
 
     #[test]

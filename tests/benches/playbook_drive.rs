@@ -63,7 +63,7 @@ fn main() {
     let redactor = Redactor::new();
     let secrets = Arc::new(SecretResolver::standard(redactor.clone(), None, None));
     let template = plugins.template_engine().unwrap().clone();
-    let mut env = CallEnv::from_policy(&policy, &template.name);
+    let mut env = CallEnv::from_policy(&policy, &template);
     env.caps = Arc::new(Capabilities { secrets: Some(secrets.clone()), redactor: redactor.clone(), ..(*env.caps).clone() });
     let renderer = StepRenderer { plugin: template, env, strict: false };
     let backend = LocalBackend::new(noetl_host::embed::local_config(&policy)).unwrap();
