@@ -63,7 +63,7 @@ pub async fn executor_on(policy: Policy, backend: Arc<dyn Backend>, kubernetes: 
 /// `secrets` and redacting with its redactor.
 pub fn renderer(plugins: &PluginSet, policy: &Policy, secrets: &Arc<SecretResolver>, strict: bool) -> anyhow::Result<StepRenderer> {
     let plugin = plugins.template_engine()?.clone();
-    let mut env = CallEnv::from_policy(policy, &plugin.name);
+    let mut env = CallEnv::from_policy(policy, &plugin);
     env.caps = Arc::new(Capabilities { secrets: Some(secrets.clone()), redactor: secrets.redactor().clone(), ..(*env.caps).clone() });
     Ok(StepRenderer { plugin, env, strict })
 }

@@ -130,9 +130,9 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// The capabilities plugin `name` gets for a step whose playbook lives in `base_dir`.
-    fn call_env(&self, name: &str, base_dir: Option<PathBuf>) -> CallEnv {
-        call_env(&self.policy, name, base_dir, &self.providers, self.fetcher.as_ref())
+    /// The capabilities `plugin` gets for a step whose playbook lives in `base_dir`.
+    fn call_env(&self, plugin: &LoadedPlugin, base_dir: Option<PathBuf>) -> CallEnv {
+        call_env(&self.policy, plugin, base_dir, &self.providers, self.fetcher.as_ref())
     }
 
     /// Run one tool call and answer with a response whatever happens: the plugin's, or the
@@ -185,7 +185,7 @@ impl Executor {
             }],
         })?;
         let plugin = self.plugins.tool(kind).map_err(|e| ExecError::UnknownTool(e.to_string()))?;
-        let env = self.call_env(&plugin.name, origin.base_dir.clone());
+        let env = self.call_env(plugin, origin.base_dir.clone());
         let config_text = config.to_string();
         let context_text = context.to_string();
         let planned = plugin.plan(&env, &config_text, &context_text).await?.map_err(|e| ExecError::from_tool_error(kind, e))?;
@@ -195,7 +195,7 @@ impl Executor {
                 let bundle = convert::bundle_from_wit(bundle)
                     .map_err(|m| ExecError::Tool { tool: kind.into(), message: format!("the plugin planned a broken job: {m}") })?;
                 let identity = JobIdentity { playbook_sha256: origin.playbook_sha256.clone(), ..JobIdentity::from_context(&plugin.name, context) };
-                let bundle = admit(&plugin.name, self.policy.job_grant(&plugin.name).as_ref(), &identity, bundle)?;
+                let bundle = admit(&plugin.name, self.policy.job_grant(&plugin.name, plugin.source()).as_ref(), &identity, bundle)?;
                 tracing::info!(tool = kind, job = %bundle.job_name, backend = self.backend.name(), "running job");
                 Planned::Job(PlannedJob { kind: kind.into(), plugin: plugin.clone(), env, config: config_text, context: context_text, bundle })
             }
@@ -253,17 +253,18 @@ pub struct PlannedJob {
     pub bundle: JobBundle,
 }
 
-/// The capabilities plugin `name` gets for one call: its grant and limits from `policy`, the
-/// `providers`, and `fetcher` scoped to its fetch grant (so redirects, too, only reach
-/// granted hosts).
+/// The capabilities `plugin` gets for one call: its grant and limits from `policy` (by its
+/// name and source), the `providers`, and `fetcher` scoped to its fetch grant (so redirects,
+/// too, only reach granted hosts).
 pub fn call_env(
     policy: &Policy,
-    name: &str,
+    plugin: &LoadedPlugin,
     base_dir: Option<PathBuf>,
     providers: &Capabilities,
     fetcher: Option<&HostFetcher>,
 ) -> CallEnv {
-    let grant = policy.grant(name);
+    let name = plugin.name.as_str();
+    let grant = policy.grant(name, plugin.source());
     // The `http` capability checks every hop against `grant.http` itself.
     let http = grant.http.as_ref().and(fetcher).cloned();
     let fetcher = match (fetcher, &grant.fetch) {

@@ -10,6 +10,7 @@ pub mod embed;
 pub mod engine;
 pub mod execute;
 pub mod fetch;
+pub mod host_pattern;
 pub mod log_writer;
 pub mod paths;
 pub mod playbook;

@@ -10,7 +10,9 @@
 //!     kubernetes: { namespaces: [noetl], kinds: [ConfigMap, Secret, Job, Pod] }
 //!     fetch: { hosts: [raw.githubusercontent.com, "*.example.com"] }
 //!   http:                         # a plugin using the `http` capability (any method)
-//!     http: { hosts: [api.example.com] }
+//!     http: { hosts: [api.example.com, "127.0.0.1:8765"] }   # HOST (any port) or HOST:PORT
+//!   json-transform:
+//!     sha256: 3f5a...             # 64 hex: only the plugin file with this digest is loaded as json-transform
 //!     files: { dirs: ["."] }      # relative to the playbook's directory
 //!     limits: { cpu_ms: 5000 }
 //!     jobs:                       # where and as what its job bundles may run
@@ -47,6 +49,23 @@ pub struct Policy {
     /// Settings of the local backend (image → runtime mapping overrides).
     #[serde(default)]
     pub local: LocalSettings,
+    /// Grants the built-in plugins get when `plugins` has no entry for them (the policy used
+    /// without a policy file sets these). Never given to a plugin file of the same name.
+    #[serde(skip)]
+    pub built_in_grants: BTreeMap<String, PluginGrant>,
+}
+
+/// Where a loaded plugin came from. The defaults the host has for its built-in plugins (a
+/// job grant for the script tools, the grants of the policy used without a policy file)
+/// follow the origin, never the name: a plugin file that calls itself `script` gets only
+/// what the policy writes under `plugins.script`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginSource {
+    /// Compiled into the host ([`crate::builtin::PLUGINS`]).
+    BuiltIn,
+    /// Loaded from a file (`--plugin-dir`, `--plugin`, or by an embedding host).
+    File,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +152,11 @@ pub struct PluginGrant {
     /// Where and as what the plugin's job bundles may run; see [`Policy::job_grant`].
     #[serde(default)]
     pub jobs: Option<JobGrant>,
+    /// The SHA-256 (64 hex digits) of the only plugin file that may be loaded under this
+    /// name. Checked for plugin files, never for the built-in plugin; required for a file
+    /// that takes a built-in's name (see [`crate::plugin::set`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Where and as what a plugin's job bundles (and the pods it creates through the
@@ -154,8 +178,9 @@ pub struct JobGrant {
     pub pod_security: crate::pod_security::Level,
 }
 
-/// Plugins shipped with the host that get [`JobGrant::built_in`] when the policy gives
-/// them no `jobs` entry: the script tool and its python and shell variants.
+/// Built-in plugins that get [`JobGrant::built_in`] when the policy gives them no `jobs`
+/// entry: the script tool and its python and shell variants (the built-in ones only, see
+/// [`PluginSource`]).
 pub const BUILT_IN_JOB_PLUGINS: &[&str] = &["script", "python", "shell"];
 
 impl JobGrant {
@@ -204,7 +229,9 @@ pub struct KubernetesGrant {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FetchGrant {
-    /// Host names; `*.example.com` matches subdomains. For `gs://` and `s3://` the bucket.
+    /// [`HostPattern`](crate::host_pattern::HostPattern)s: `HOST` (any port) or `HOST:PORT`;
+    /// `*.example.com` matches subdomains; IPv6 as `[::1]:5432`. For `gs://` and `s3://` the
+    /// bucket (no port). Checked when the policy is loaded.
     pub hosts: Vec<String>,
 }
 
@@ -267,11 +294,13 @@ impl Policy {
     /// read files in the playbook's directory (the documented `script.type: local` path).
     pub fn default_policy() -> Self {
         let mut policy = Policy::default();
-        policy.plugins.insert(
+        // Built-in grants, not `plugins` entries: a plugin file named `script` or `template`
+        // (which a pin would let in) gets none of them.
+        policy.built_in_grants.insert(
             "script".into(),
             PluginGrant { files: Some(FilesGrant { dirs: vec![PathBuf::from(".")] }), ..Default::default() },
         );
-        policy.plugins.insert(
+        policy.built_in_grants.insert(
             "template".into(),
             PluginGrant { secrets: Some(SecretsGrant { names: vec!["*".into()] }), ..Default::default() },
         );
@@ -313,6 +342,20 @@ impl Policy {
                 );
             }
         }
+        for (name, grant) in &self.plugins {
+            for (key, hosts) in [("fetch", &grant.fetch), ("http", &grant.http)] {
+                if let Some(hosts) = hosts {
+                    crate::host_pattern::parse_all(&format!("plugins.{name}.{key}.hosts"), &hosts.hosts)?;
+                }
+            }
+            if let Some(digest) = &grant.sha256 {
+                anyhow::ensure!(
+                    digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "plugins.{name}.sha256: {digest:?} is not a SHA-256 digest; write the plugin file's 64 hex digits \
+                     (`sha256sum FILE`, or the digest a refusal names)"
+                );
+            }
+        }
         anyhow::ensure!(self.local.pids_limit != Some(0), "local.pids_limit is 0; use a positive number of processes");
         anyhow::ensure!(
             self.local.network_steps.is_none(),
@@ -337,18 +380,26 @@ impl Policy {
         Ok(())
     }
 
+    /// The digest `plugins.NAME.sha256` pins plugin files of `name` to (lowercase), if any.
+    pub fn pinned_sha256(&self, name: &str) -> Option<String> {
+        self.plugins.get(name).and_then(|grant| grant.sha256.as_ref()).map(|digest| digest.to_ascii_lowercase())
+    }
+
     /// The job grant of a plugin: its own `jobs` entry; else [`JobGrant::built_in`] for the
-    /// built-in tools ([`BUILT_IN_JOB_PLUGINS`]); else none, and its bundles are refused.
-    pub fn job_grant(&self, plugin: &str) -> Option<JobGrant> {
+    /// built-in tools ([`BUILT_IN_JOB_PLUGINS`], built-in origin only); else none, and its
+    /// bundles are refused.
+    pub fn job_grant(&self, plugin: &str, origin: PluginSource) -> Option<JobGrant> {
         match self.plugins.get(plugin).and_then(|g| g.jobs.clone()) {
             Some(own) => Some(own),
-            None => BUILT_IN_JOB_PLUGINS.contains(&plugin).then(JobGrant::built_in),
+            None => (origin == PluginSource::BuiltIn && BUILT_IN_JOB_PLUGINS.contains(&plugin)).then(JobGrant::built_in),
         }
     }
 
-    /// The grant of a plugin (empty when the policy does not name it).
-    pub fn grant(&self, plugin: &str) -> PluginGrant {
-        self.plugins.get(plugin).cloned().unwrap_or_default()
+    /// The grant of a plugin: its `plugins` entry; else, for a built-in plugin, its entry in
+    /// [`Policy::built_in_grants`]; else empty.
+    pub fn grant(&self, plugin: &str, origin: PluginSource) -> PluginGrant {
+        let built_in = || self.built_in_grants.get(plugin).filter(|_| origin == PluginSource::BuiltIn);
+        self.plugins.get(plugin).or_else(built_in).cloned().unwrap_or_default()
     }
 
     /// Effective limits of a plugin: its own, else `defaults`, else built-in.
@@ -365,16 +416,10 @@ impl Policy {
 }
 
 impl FetchGrant {
-    /// Whether `host` is granted (exact, or `*.domain` for any subdomain of `domain`).
-    pub fn allows(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.hosts.iter().any(|pattern| {
-            let pattern = pattern.to_ascii_lowercase();
-            match pattern.strip_prefix("*.") {
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => host == pattern,
-            }
-        })
+    /// Whether `host` on `port` is granted (`None`: no port, as for a bucket); see
+    /// [`crate::host_pattern`].
+    pub fn allows(&self, host: &str, port: Option<u16>) -> bool {
+        crate::host_pattern::any_matches(&self.hosts, host, port)
     }
 }
 
@@ -428,12 +473,47 @@ mod tests {
             "plugins:\n  script: {fetch: {hosts: [a.org]}}\n  shell:\n    jobs: {namespaces: [\"team-*\"], pod_security: baseline}\n",
         )
         .unwrap();
-        assert_eq!(policy.job_grant("script"), Some(JobGrant::built_in()));
-        assert_eq!(policy.job_grant("python"), Some(JobGrant::built_in()));
-        let shell = policy.job_grant("shell").unwrap();
+        assert_eq!(policy.job_grant("script", PluginSource::BuiltIn), Some(JobGrant::built_in()));
+        assert_eq!(policy.job_grant("python", PluginSource::BuiltIn), Some(JobGrant::built_in()));
+        let shell = policy.job_grant("shell", PluginSource::BuiltIn).unwrap();
         assert_eq!(shell.pod_security, crate::pod_security::Level::Baseline);
         assert!(shell.allows_namespace("team-a") && !shell.allows_namespace("noetl"));
-        assert_eq!(policy.job_grant("third-party"), None);
+        assert_eq!(policy.job_grant("third-party", PluginSource::File), None);
+        // A plugin file named like a built-in gets what the policy writes, not the default.
+        assert_eq!(policy.job_grant("script", PluginSource::File), None);
+        assert_eq!(policy.job_grant("python", PluginSource::File), None);
+        assert_eq!(policy.job_grant("shell", PluginSource::File), policy.job_grant("shell", PluginSource::BuiltIn));
+    }
+
+    #[test]
+    fn built_in_grants_go_to_the_built_in_plugins_only() {
+        let policy = Policy::default_policy();
+        assert!(policy.grant("template", PluginSource::BuiltIn).secrets.is_some_and(|s| s.allows("ANY")));
+        assert!(policy.grant("template", PluginSource::File).secrets.is_none());
+        assert!(policy.grant("script", PluginSource::BuiltIn).files.is_some());
+        assert!(policy.grant("script", PluginSource::File).files.is_none());
+        // A written entry is what both get.
+        let policy = Policy::parse("plugins:\n  template: {secrets: {names: [A]}}\n").unwrap();
+        assert_eq!(policy.grant("template", PluginSource::File).secrets.unwrap().names, ["A"]);
+    }
+
+    #[test]
+    fn pins_are_64_hex_digits() {
+        let digest = "AB".repeat(32);
+        let policy = Policy::parse(&format!("plugins:\n  script: {{sha256: {digest}}}\n")).unwrap();
+        assert_eq!(policy.pinned_sha256("script"), Some("ab".repeat(32)));
+        assert_eq!(policy.pinned_sha256("shell"), None);
+        let error = Policy::parse("plugins:\n  script: {sha256: abc}\n").unwrap_err();
+        assert!(error.to_string().contains("plugins.script.sha256") && error.to_string().contains("64 hex"), "{error}");
+    }
+
+    #[test]
+    fn host_patterns_are_checked_at_load_naming_the_key() {
+        let error = Policy::parse("plugins:\n  x:\n    http: {hosts: [\"127.0.0.1:http\"]}\n").unwrap_err();
+        assert!(error.to_string().starts_with("plugins.x.http.hosts: `127.0.0.1:http`: the port `http`"), "{error}");
+        let error = Policy::parse("plugins:\n  y:\n    fetch: {hosts: [\"[::1\"]}\n").unwrap_err();
+        assert!(error.to_string().starts_with("plugins.y.fetch.hosts:"), "{error}");
+        assert!(Policy::parse("plugins:\n  x:\n    http: {hosts: [\"127.0.0.1:8765\", \"[::1]:5432\", \"*.a.org\"]}\n").is_ok());
     }
 
     #[test]
@@ -482,12 +562,14 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns_match_exactly_or_by_subdomain() {
-        let grant = FetchGrant { hosts: vec!["example.com".into(), "*.corp.net".into()] };
-        assert!(grant.allows("EXAMPLE.com"));
-        assert!(grant.allows("a.corp.net"));
-        assert!(!grant.allows("corp.net"));
-        assert!(!grant.allows("evil-example.com"));
-        assert!(!grant.allows("example.com.evil.org"));
+    fn host_patterns_match_exactly_or_by_subdomain_and_port() {
+        let grant = FetchGrant { hosts: vec!["example.com".into(), "*.corp.net".into(), "127.0.0.1:8765".into()] };
+        assert!(grant.allows("EXAMPLE.com", Some(443)));
+        assert!(grant.allows("a.corp.net", None));
+        assert!(!grant.allows("corp.net", None));
+        assert!(!grant.allows("evil-example.com", None));
+        assert!(!grant.allows("example.com.evil.org", None));
+        assert!(grant.allows("127.0.0.1", Some(8765)));
+        assert!(!grant.allows("127.0.0.1", Some(8766)));
     }
 }

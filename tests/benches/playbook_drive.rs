@@ -67,7 +67,7 @@ fn main() {
     let redactor = Redactor::new();
     let secrets = Arc::new(SecretResolver::standard(redactor.clone(), None, None));
     let template = plugins.template_engine().unwrap().clone();
-    let mut env = CallEnv::from_policy(&policy, &template.name);
+    let mut env = CallEnv::from_policy(&policy, &template);
     env.caps = Arc::new(Capabilities { secrets: Some(secrets.clone()), redactor: redactor.clone(), ..(*env.caps).clone() });
     let renderer = StepRenderer { plugin: template, env, strict: false };
     let backend = LocalBackend::new(noetl_host::embed::local_config(&policy)).unwrap();
@@ -88,7 +88,7 @@ fn main() {
         redactor,
         progress: &Silent,
         keep_events: false,
-        catalog: None,
+        catalog_roots: Default::default(),
         depth: 0,
     };
     let cases = [("linear, 100 steps", linear(100), 100), ("loop, 100 items", looped(100), 101), ("loop, 1,000 items", looped(1000), 1001)];
@@ -139,13 +139,12 @@ fn evaluations(events: &str) -> Vec<(Vec<String>, String)> {
 /// that is handed the state as JSON and hands it back.
 async fn router_modes(executor: &Executor, policy: &Policy, document: &Document, events: &str) {
     let router = executor.plugins.router().unwrap();
-    let env = CallEnv::from_policy(policy, noetl_host::plugin::ROUTER);
     let groups = evaluations(events);
     let mut per_execution = Vec::new();
     let mut carried = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
-        let mut session = router.open(&env, &document.core_json, 1, None).await.unwrap();
+        let mut session = router.open(policy, &document.core_json, 1, None).await.unwrap();
         for (group, trigger) in &groups {
             session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
         }
@@ -153,7 +152,7 @@ async fn router_modes(executor: &Executor, policy: &Policy, document: &Document,
         let started = Instant::now();
         let mut state: Option<String> = None;
         for (group, trigger) in &groups {
-            let mut session = router.open(&env, &document.core_json, 1, state.as_deref()).await.unwrap();
+            let mut session = router.open(policy, &document.core_json, 1, state.as_deref()).await.unwrap();
             session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
             state = Some(session.state().await.unwrap());
         }

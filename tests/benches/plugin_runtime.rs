@@ -43,7 +43,7 @@ fn instantiate_and_call(c: &mut Criterion) {
     // What the host does: pooling allocator, one InstancePre, a fresh Store per call.
     let pooled = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache_dir.path())).unwrap();
     let plugin = rt.block_on(pooled.load(&bytes, "json-transform", &policy)).unwrap();
-    let env = CallEnv::from_policy(&policy, "json-transform");
+    let env = CallEnv::from_policy(&policy, &plugin);
     let config = r#"{"kind":"json-transform","input":1}"#;
     group.bench_function("pooled + InstancePre (host path, plan call)", |b| {
         b.iter(|| rt.block_on(plugin.plan(&env, config, "{}")).unwrap().unwrap())

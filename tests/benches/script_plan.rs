@@ -33,9 +33,8 @@ fn plan(c: &mut Criterion) {
     let policy = Policy::default_policy();
     let cache_dir = tempfile::tempdir().unwrap();
     let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache_dir.path())).unwrap();
-    let script = noetl_host::builtin::PLUGINS.iter().find(|(name, _)| *name == "script").expect("built-in script").1;
-    let plugin = rt.block_on(runtime.load(script, "built-in", &policy)).unwrap();
-    let env = CallEnv::from_policy(&policy, &plugin.name);
+    let plugin = rt.block_on(runtime.load_built_in("script", &policy)).unwrap();
+    let env = CallEnv::from_policy(&policy, &plugin);
 
     // Both sides must plan the same Job, or the comparison means nothing.
     let sandboxed = rt.block_on(plugin.plan(&env, &config, CONTEXT)).unwrap().unwrap();

@@ -79,8 +79,7 @@ fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: 
     let policy = Policy::default_policy();
     let runtime = PluginRuntime::new(HostEngine::new().unwrap(), ArtifactCache::new(cache_dir)).unwrap();
     let runtime = if preinit { runtime } else { runtime.without_preinit() };
-    let template = noetl_host::builtin::PLUGINS.iter().find(|(name, _)| *name == "template").expect("built-in template").1;
-    let plugin = Arc::new(rt.block_on(runtime.load(template, "built-in", &policy)).unwrap());
+    let plugin = Arc::new(rt.block_on(runtime.load_built_in("template", &policy)).unwrap());
     let vars = secrets
         .as_object()
         .unwrap()
@@ -88,7 +87,7 @@ fn sandboxed_renderer(rt: &tokio::runtime::Runtime, secrets: &Value, cache_dir: 
         .map(|(name, value)| (EnvironmentProvider::variable(name), value.as_str().unwrap().to_string()));
     let resolver = Arc::new(SecretResolver::new(Redactor::new(), vec![Box::new(EnvironmentProvider::from_vars(vars))]));
     // As host/src/cli/setup.rs `renderer` does: the policy's grant plus the secret resolver.
-    let mut env = CallEnv::from_policy(&policy, &plugin.name);
+    let mut env = CallEnv::from_policy(&policy, &plugin);
     env.caps = Arc::new(Capabilities {
         secrets: Some(resolver.clone()),
         redactor: resolver.redactor().clone(),

@@ -19,7 +19,7 @@ async fn load(cache_dir: &std::path::Path) -> (PluginRuntime, noetl_host::plugin
 }
 
 async fn assert_works(plugin: &noetl_host::plugin::LoadedPlugin) {
-    let env = CallEnv::from_policy(&Policy::default(), &plugin.name);
+    let env = CallEnv::from_policy(&Policy::default(), plugin);
     let config = r#"{"kind":"json-transform","input":{"a":1,"b":2},"drop":["b"]}"#;
     let planned = plugin.plan(&env, config, "{}").await.unwrap().unwrap();
     assert!(matches!(planned, noetl_host::bindings::types::PlanResult::Done(ref json) if json.contains(r#""data":{"a":1}"#)), "{planned:?}");

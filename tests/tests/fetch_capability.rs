@@ -32,7 +32,7 @@ async fn fixture() -> Fixture {
     let plugin = runtime.load(&std::fs::read(guests::HOSTILE).unwrap(), "hostile.wasm", &policy).await.unwrap();
     // The way a host wires it: the shared fetcher, scoped to the plugin's grant so that
     // redirects are checked against it too.
-    let mut env = CallEnv::from_policy(&policy, "hostile");
+    let mut env = CallEnv::from_policy(&policy, &plugin);
     let caps = Arc::make_mut(&mut env.caps);
     let fetcher = HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new()));
     caps.fetcher = Some(Arc::new(fetcher.with_redirect_grant(caps.grant.fetch.clone().unwrap())));

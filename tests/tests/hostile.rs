@@ -45,7 +45,7 @@ impl Fixture {
         policy: &Policy,
         behavior: &str,
     ) -> Result<Result<PlanResult, ToolError>, PluginError> {
-        let env = CallEnv::from_policy(policy, "hostile");
+        let env = CallEnv::from_policy(policy, &self.plugin);
         let config = serde_json::json!({"kind": "hostile", "behavior": behavior}).to_string();
         self.plugin.plan(&env, &config, "{}").await
     }

@@ -35,7 +35,7 @@ async fn fixture(policy: &str) -> Fixture {
     let plugin = runtime.load(&std::fs::read(guests::HOSTILE).unwrap(), "hostile.wasm", &policy).await.unwrap();
     // Wired the way the executor wires every call.
     let fetcher = HostFetcher::new(FetchOptions::with_environment(Vec::<(String, String)>::new()));
-    let env = call_env(&policy, "hostile", None, &Default::default(), Some(&fetcher));
+    let env = call_env(&policy, &plugin, None, &Default::default(), Some(&fetcher));
     env.caps.redactor.remember(CANARY);
     Fixture { plugin, env, port, _runtime: runtime, _cache: cache }
 }

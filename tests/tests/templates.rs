@@ -31,7 +31,7 @@ async fn fixture() -> Fixture {
     let provider = EnvironmentProvider::from_vars([("NOETL_SECRET_EXTERNAL_API_KEY".to_string(), CANARY.to_string())]);
     let secrets = Arc::new(SecretResolver::new(redactor.clone(), vec![Box::new(provider)]));
     let plugin = plugins.template_engine().unwrap().clone();
-    let mut env = CallEnv::from_policy(&policy, &plugin.name);
+    let mut env = CallEnv::from_policy(&policy, &plugin);
     env.caps = Arc::new(Capabilities { secrets: Some(secrets), redactor: redactor.clone(), ..(*env.caps).clone() });
     Fixture { renderer: StepRenderer { plugin, env, strict: false }, redactor, _cache: cache }
 }

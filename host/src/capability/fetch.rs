@@ -18,8 +18,9 @@ pub trait Fetcher: Send + Sync {
     fn get<'a>(&'a self, uri: &'a str, max_bytes: u64) -> FetchFuture<'a>;
 }
 
-/// The scheme and the host (or bucket) of a URI the capability accepts.
-fn scheme_and_host(uri: &str) -> Result<(&str, &str), CapabilityError> {
+/// The scheme, the host (or bucket) and the port of a URI the capability accepts: the URL's
+/// own port, else the scheme's (80, 443); none for a bucket.
+fn scheme_host_port(uri: &str) -> Result<(&str, &str, Option<u16>), CapabilityError> {
     let (scheme, rest) = uri
         .split_once("://")
         .ok_or_else(|| CapabilityError::Failed(format!("`{uri}` is not a URL; expected http(s)://, gs:// or s3://")))?;
@@ -30,14 +31,22 @@ fn scheme_and_host(uri: &str) -> Result<(&str, &str), CapabilityError> {
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').unwrap_or((v6, "")),
+        None => host_port.split_once(':').map_or((host_port, ""), |(host, port)| (host, port)),
     };
     if host.is_empty() {
         return Err(CapabilityError::Failed(format!("`{uri}` has no host or bucket")));
     }
-    Ok((scheme, host))
+    let port = match port.trim_start_matches(':') {
+        "" => match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        },
+        digits => Some(digits.parse().map_err(|_| CapabilityError::Failed(format!("`{uri}` has an invalid port `{digits}`")))?),
+    };
+    Ok((scheme, host, port))
 }
 
 impl Host for HostState {
@@ -52,9 +61,13 @@ impl Host for HostState {
 impl Capabilities {
     async fn fetch_granted(&self, uri: &str, max_bytes: u64) -> Result<Vec<u8>, CapabilityError> {
         let caps = self;
-        let (_, host) = scheme_and_host(uri)?;
-        if !caps.grant.fetch.as_ref().is_some_and(|g| g.allows(host)) {
-            return Err(caps.denied("fetch", &format!("`{host}` (from {uri})"), "fetch.hosts"));
+        let (_, host, port) = scheme_host_port(uri)?;
+        if !caps.grant.fetch.as_ref().is_some_and(|g| g.allows(host, port)) {
+            let target = match port {
+                Some(port) => format!("`{host}` port {port} (from {uri})"),
+                None => format!("`{host}` (from {uri})"),
+            };
+            return Err(caps.denied("fetch", &target, "fetch.hosts"));
         }
         let fetcher = caps.fetcher.as_deref().ok_or_else(|| {
             CapabilityError::NotConfigured(format!("plugin `{}` asked to fetch {uri}, but this host has no fetcher configured", caps.plugin))
@@ -69,10 +82,14 @@ mod tests {
 
     #[test]
     fn hosts_and_buckets_are_extracted() {
-        assert_eq!(scheme_and_host("https://user@Example.com:8443/a?b").unwrap(), ("https", "Example.com"));
-        assert_eq!(scheme_and_host("s3://bucket/key/x.py").unwrap(), ("s3", "bucket"));
-        assert_eq!(scheme_and_host("http://[::1]:80/x").unwrap(), ("http", "::1"));
-        assert!(matches!(scheme_and_host("ftp://x/y"), Err(CapabilityError::Failed(m)) if m.contains("unsupported URL scheme `ftp`")));
-        assert!(scheme_and_host("file:///etc/passwd").is_err());
+        assert_eq!(scheme_host_port("https://user@Example.com:8443/a?b").unwrap(), ("https", "Example.com", Some(8443)));
+        assert_eq!(scheme_host_port("https://example.com/a").unwrap(), ("https", "example.com", Some(443)));
+        assert_eq!(scheme_host_port("http://example.com").unwrap(), ("http", "example.com", Some(80)));
+        assert_eq!(scheme_host_port("s3://bucket/key/x.py").unwrap(), ("s3", "bucket", None));
+        assert_eq!(scheme_host_port("http://[::1]:8080/x").unwrap(), ("http", "::1", Some(8080)));
+        assert_eq!(scheme_host_port("http://[::1]/x").unwrap(), ("http", "::1", Some(80)));
+        assert!(scheme_host_port("http://a.org:99999/x").is_err());
+        assert!(matches!(scheme_host_port("ftp://x/y"), Err(CapabilityError::Failed(m)) if m.contains("unsupported URL scheme `ftp`")));
+        assert!(scheme_host_port("file:///etc/passwd").is_err());
     }
 }

@@ -43,9 +43,11 @@ impl Capabilities {
             )));
         }
         let host = url.host_str().unwrap_or_default();
-        let grant = self.grant.http.as_ref().filter(|grant| grant.allows(host));
+        let port = url.port_or_known_default();
+        let grant = self.grant.http.as_ref().filter(|grant| grant.allows(host, port));
         let Some(grant) = grant else {
-            return Err(self.denied("http", &format!("`{host}` ({} {})", request.method, redacted(&url)), "http.hosts"));
+            let port = port.map(|port| format!(" port {port}")).unwrap_or_default();
+            return Err(self.denied("http", &format!("`{host}`{port} ({} {})", request.method, redacted(&url)), "http.hosts"));
         };
         let fetcher = self.http.as_ref().ok_or_else(|| {
             CapabilityError::NotConfigured(format!(

@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn the_template_plugins_grant_decides() {
         let granted = Policy::parse("plugins:\n  template:\n    kubernetes: {namespaces: [noetl], kinds: [Secret]}\n").unwrap();
-        let caps = |policy: &Policy| Capabilities { plugin: "template".into(), grant: policy.grant("template"), ..Default::default() };
+        let caps = |policy: &Policy| Capabilities { plugin: "template".into(), grant: policy.grant("template", crate::policy::PluginSource::BuiltIn), ..Default::default() };
         assert!(PolicyScopedSecret::check_grant(&caps(&granted), &secret_ref()).is_ok());
 
         let other_namespace: SecretRef = "prod/app-secrets".parse().unwrap();

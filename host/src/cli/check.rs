@@ -86,7 +86,7 @@ async fn plugin_problems(host: &Loaded, document: &Document, base_dir: Option<&P
             if has_template(&config) {
                 continue; // decided only at run time
             }
-            let env = call_env(&host.policy, &plugin.name, base_dir.map(Path::to_path_buf), &Capabilities::default(), None);
+            let env = call_env(&host.policy, plugin, base_dir.map(Path::to_path_buf), &Capabilities::default(), None);
             let context = json!({"execution_id": "check", "step": step.name});
             if let Ok(Err(ToolError::InvalidConfig(errors))) = plugin.plan(&env, &config.to_string(), &context.to_string()).await {
                 for error in errors {

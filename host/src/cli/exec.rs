@@ -2,7 +2,8 @@
 //! language can call. Reads `{"config": {...}, "context": {...}}` on stdin; writes the
 //! tool response (the spec's `status`/`data`/`error`/`duration_ms` object) on stdout.
 //! A worker reads stdout, so every failure the command can describe is written there as an
-//! error response too (and on stderr for a person); the exit code says which kind it was.
+//! error response too; every failure is on stderr as well, for a person (a failure before
+//! the call by `main`, one inside it here); the exit code says which kind it was.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -49,7 +50,20 @@ async fn call(global: &GlobalArgs, args: ExecArgs) -> Result<u8, Failure> {
     };
     let response = secrets.redactor().redact_json(response);
     println!("{response}");
+    if code != 0 {
+        eprintln!("error: {}", failure_message(&response));
+    }
     Ok(code)
+}
+
+/// What a person reads on stderr when the call failed: the response's `error` (already
+/// redacted), else its status.
+fn failure_message(response: &Value) -> String {
+    match response.get("error") {
+        Some(Value::String(message)) if !message.is_empty() => message.clone(),
+        Some(error) if !error.is_null() => error.to_string(),
+        _ => format!("the tool answered status `{}` without an error message", response.get("status").and_then(Value::as_str).unwrap_or("?")),
+    }
 }
 
 /// `config` (with `kind` filled from `--tool`) and `context` from stdin.

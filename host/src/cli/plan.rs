@@ -68,7 +68,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
         };
         let kind = config["kind"].as_str().unwrap_or_default();
         let plugin = host.plugins.tool(kind).map_err(|e| Failure::new(2, e.to_string()))?;
-        let env = call_env(&host.policy, &plugin.name, base_dir.clone(), &Capabilities::default(), Some(&fetcher));
+        let env = call_env(&host.policy, plugin, base_dir.clone(), &Capabilities::default(), Some(&fetcher));
         let mut context = json!({"execution_id": args.execution_id, "step": step.name});
         if let Some(seed) = args.seed {
             context["name_seed"] = json!(seed);
@@ -87,7 +87,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8, Failure> {
             PlanResult::RunJob(bundle) => {
                 let bundle = convert::bundle_from_wit(bundle).map_err(|m| Failure::new(3, m))?;
                 let identity = JobIdentity::from_context(&plugin.name, &context);
-                let grant = host.policy.job_grant(&plugin.name);
+                let grant = host.policy.job_grant(&plugin.name, plugin.source());
                 let bundle = admit(&plugin.name, grant.as_ref(), &identity, bundle).map_err(|refusal| {
                     Failure::new(3, secrets.redactor().redact(&refusal.to_string()).into_owned())
                 })?;

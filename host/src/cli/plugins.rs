@@ -51,7 +51,7 @@ fn summary(plugin: &LoadedPlugin, policy: &Policy, cluster: bool) -> Value {
 /// Imports (NoETL capabilities and WASI interfaces) that a call cannot use under this policy
 /// and host, each with the reason.
 fn unusable(plugin: &LoadedPlugin, policy: &Policy, cluster: bool) -> Map<String, Value> {
-    let grant = policy.grant(&plugin.name);
+    let grant = policy.grant(&plugin.name, plugin.source());
     let capabilities = plugin
         .contract
         .capabilities
@@ -161,9 +161,11 @@ async fn inspect(global: &GlobalArgs, name: &str, output: OutputFormat) -> Resul
         .ok_or_else(|| Failure::new(2, format!("no plugin named `{name}`; see `noetl-host plugins list`")))?;
     let mut detail = summary(plugin, &loaded.policy, setup::uses_cluster(&global, &loaded.policy));
     detail["init"] = json!(plugin.contract.init);
-    detail["granted"] = serde_json::to_value(loaded.policy.grant(&plugin.name)).unwrap_or_default();
+    // What `plugins.NAME.sha256` pins.
+    detail["sha256"] = json!(plugin.sha256());
+    detail["granted"] = serde_json::to_value(loaded.policy.grant(&plugin.name, plugin.source())).unwrap_or_default();
     // The effective job grant (a built-in tool's default included); null: its jobs are refused.
-    detail["job_grant"] = serde_json::to_value(loaded.policy.job_grant(&plugin.name)).unwrap_or_default();
+    detail["job_grant"] = serde_json::to_value(loaded.policy.job_grant(&plugin.name, plugin.source())).unwrap_or_default();
     detail["limits"] = serde_json::to_value(loaded.policy.limits(&plugin.name)).unwrap_or_default();
     detail["config_schema"] =
         plugin.info.as_ref().and_then(|i| serde_json::from_str(&i.config_schema).ok()).unwrap_or(Value::Null);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use noetl_host::playbook::{RunReport, Runner};
+use noetl_host::playbook::{CatalogRoots, RunReport, Runner};
 
 use super::progress::TerminalProgress;
 use super::{Failure, GlobalArgs, OutputFormat, check, setup};
@@ -27,9 +27,10 @@ pub struct RunArgs {
     /// Check the playbook (as `noetl-host check` does) and stop; nothing runs.
     #[arg(long)]
     dry_run: bool,
-    /// Where `kind: playbook` steps look for playbooks not found next to the caller.
-    #[arg(long, value_name = "DIR")]
-    catalog: Option<PathBuf>,
+    /// A directory `kind: playbook` steps may read playbooks from, besides the directory tree
+    /// of FILE (where they are looked for first, relative to the caller); repeatable.
+    #[arg(long = "catalog", value_name = "DIR")]
+    catalogs: Vec<PathBuf>,
     /// Write the execution's event log here, one JSON event per line (secrets redacted).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
@@ -57,17 +58,19 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8, Failure> {
     let executor = setup::executor(global, &host, &secrets).await?;
     let renderer = setup::renderer(&host, &secrets, args.strict)?;
     let progress = TerminalProgress::new();
+    let base_dir = args.file.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let catalog_roots = CatalogRoots::new(base_dir.as_deref(), &args.catalogs).map_err(|e| Failure::new(2, format!("{e:#}")))?;
     let runner = Runner {
         executor: &executor,
         renderer: &renderer,
         secrets: &secrets,
         execution_id: args.execution_id.unwrap_or_else(generated_execution_id),
-        base_dir: args.file.canonicalize().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())),
+        base_dir,
         playbook_sha256: Some(sha256),
         redactor: secrets.redactor().clone(),
         progress: &progress,
         keep_events: args.events.is_some(),
-        catalog: args.catalog.clone(),
+        catalog_roots,
         depth: 0,
     };
     let (report, log) = runner.run(&document).await.map_err(|e| Failure::new(2, secrets.redactor().redact(&format!("{e:#}")).into_owned()))?;

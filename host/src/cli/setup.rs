@@ -80,7 +80,7 @@ pub async fn secrets(global: &GlobalArgs, loaded: &Loaded) -> Result<Arc<SecretR
 /// read stops the command before anything runs or any request is sent.
 async fn kubernetes_secret(global: &GlobalArgs, loaded: &Loaded, secret: &SecretRef) -> Result<Arc<dyn KubernetesSecrets>, Failure> {
     let template = loaded.plugins.template_engine()?;
-    let caps = CallEnv::from_policy(&loaded.policy, &template.name).caps;
+    let caps = CallEnv::from_policy(&loaded.policy, template).caps;
     PolicyScopedSecret::check_grant(&caps, secret).map_err(|e| Failure::new(2, format!("--secrets-k8s {secret}: {e}")))?;
     let client = kube_client(&kube_options(global))
         .await

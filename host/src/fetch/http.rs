@@ -55,9 +55,11 @@ impl RedirectRule<'_> {
             )));
         }
         let host = to.host_str().unwrap_or_default();
-        if !same_host(self.first, to) && !self.grant.is_some_and(|grant| grant.allows(host)) {
+        let port = to.port_or_known_default();
+        if !same_host_and_port(self.first, to) && !self.grant.is_some_and(|grant| grant.allows(host, port)) {
+            let on_port = port.map(|port| format!(" on port {port}")).unwrap_or_default();
             return Err(CapabilityError::Denied(format!(
-                "{method} {first}: {} redirected to {}, but host `{host}` is not granted \
+                "{method} {first}: {} redirected to {}, but host `{host}` is not granted{on_port} \
                  (add it under {} in the policy file)",
                 redacted(from),
                 redacted(to),
@@ -68,8 +70,11 @@ impl RedirectRule<'_> {
     }
 }
 
-fn same_host(a: &Url, b: &Url) -> bool {
-    a.host_str().zip(b.host_str()).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+/// A redirect may stay where the first request went (same host and port) without a grant;
+/// anywhere else, a port-bound grant included, it is checked.
+fn same_host_and_port(a: &Url, b: &Url) -> bool {
+    let same_host = a.host_str().zip(b.host_str()).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+    same_host && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// One request as the plugin asked for it.
@@ -125,7 +130,7 @@ async fn exchange(client: &reqwest::Client, url: &Url, request: HttpRequest, red
             headers.remove(CONTENT_TYPE);
             headers.remove(CONTENT_LENGTH);
         }
-        if !same_host(&current, &next) {
+        if !same_host_and_port(&current, &next) {
             for credential in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
                 headers.remove(credential);
             }

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::document::{Document, ENTRY_STEP};
+use super::document::{Document, ENTRY_STEP, yaml_error_position};
 use super::keychain;
 
 /// One problem: where, what, and how to fix it.
@@ -52,15 +52,27 @@ const UNSUPPORTED_KINDS: &[(&str, &str)] = &[
 pub fn check_text(text: &str) -> Vec<Problem> {
     match serde_yaml::from_str::<Value>(text) {
         Ok(doc) => check_value(&doc),
-        Err(e) => vec![Problem::new(None, "(file)", format!("not valid YAML: {e}"), "fix the YAML syntax at the position shown")],
+        // The position only: the parser's message can quote the file, which may be anything.
+        Err(e) => vec![Problem::new(None, "(file)", format!("not a valid playbook: {}", yaml_error_position(&e)), "fix the YAML syntax at that position")],
     }
 }
 
+/// Check a parsed document. A document that is not a playbook at all (not a mapping, or a
+/// mapping with neither `workflow:` nor `kind: Playbook`) gets one problem that quotes
+/// nothing of it: it may be any file a path pointed at.
 pub fn check_value(doc: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let Some(object) = doc.as_object() else {
-        return vec![Problem::new(None, "(document)", "a playbook is a mapping", "write `workflow:` with a list of steps")];
+        return vec![Problem::new(None, "(document)", "not a playbook: a playbook is a mapping", "write `workflow:` with a list of steps")];
     };
+    if !object.contains_key("workflow") && object.get("kind").and_then(Value::as_str) != Some("Playbook") {
+        return vec![Problem::new(
+            None,
+            "(document)",
+            "not a playbook: it is a mapping with no `workflow:` list",
+            "write `workflow:` with a list of steps (a DSL v2 playbook also has `apiVersion`, `kind: Playbook` and `metadata.name`)",
+        )];
+    }
     for key in object.keys().filter(|k| !DOC_KEYS.contains(&k.as_str())) {
         problems.push(Problem::new(None, key, "unknown top-level key", format!("remove it; a playbook has {}", DOC_KEYS.join(", "))));
     }
@@ -373,7 +385,12 @@ mod tests {
 
     #[test]
     fn a_yaml_error_is_one_problem_and_a_bare_workflow_needs_no_start() {
-        assert!(problems("workflow: [").first().unwrap().contains("not valid YAML"));
+        assert!(problems("workflow: [").first().unwrap().contains("not a valid playbook: YAML error at line"));
         assert!(problems("workflow:\n  - step: a\n    tool: {kind: script}\n").is_empty());
+        // Whatever a path pointed at, nothing of it is quoted back.
+        for text in ["root:CANARY-SHADOW:20228:0:99999:7:::\n", "CANARY-KEY: 1\nCANARY-KEY: 2\n", "password: CANARY-PW\n", "- CANARY\n", "a: [CANARY\n"] {
+            let all = problems(text).join("\n");
+            assert!(!all.is_empty() && !all.contains("CANARY"), "{text:?} gave {all}");
+        }
     }
 }

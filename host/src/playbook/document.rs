@@ -27,6 +27,31 @@ pub const FOREIGN_KIND: &str = "wasm";
 /// The core's fixed entry step.
 pub const ENTRY_STEP: &str = "start";
 
+/// A YAML error as it may be shown: the parser's line and column only. serde_yaml's own
+/// message can quote the text (`invalid type: string "root:*:..."`, a duplicate key), and the
+/// file may be anything a playbook path pointed at.
+pub fn yaml_error_position(error: &serde_yaml::Error) -> String {
+    match error.location() {
+        Some(at) => format!("YAML error at line {}, column {}", at.line(), at.column()),
+        None => "YAML error (no position given)".to_string(),
+    }
+}
+
+/// A serde message with every double-quoted value replaced by `"…"`: `invalid type: string
+/// "x", expected a sequence` keeps its shape and loses the value.
+pub fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    out.push_str(parts.next().unwrap_or_default());
+    let mut inside = true;
+    for part in parts {
+        out.push('"');
+        out.push_str(if inside { "…" } else { part });
+        inside = !inside;
+    }
+    out
+}
+
 /// One task of a step's tool: a single tool has one, named after the step.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -88,7 +113,7 @@ impl Document {
     }
 
     pub fn parse(text: &str, fallback_name: &str) -> anyhow::Result<Self> {
-        let raw: Value = serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("not valid YAML: {e}"))?;
+        let raw: Value = serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("not a valid playbook: {}", yaml_error_position(&e)))?;
         Self::from_value(raw, fallback_name)
     }
 
@@ -135,7 +160,8 @@ impl Document {
         }
         let doc = Value::Object(doc);
         let core_json = doc.to_string();
-        let core: CorePlaybook = serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("not a DSL v2 playbook: {e}"))?;
+        let core: CorePlaybook =
+            serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("not a DSL v2 playbook: {}", without_quoted_values(&e.to_string())))?;
         Ok(Document { name, workload, vars, keychain, steps, order, synthetic_entry, core, core_json })
     }
 

@@ -34,7 +34,7 @@ use super::document::{Document, ENTRY_STEP, Step, Task};
 use super::events::{EventLog, call_done_result, command_meta};
 use super::{StepRenderer, keychain};
 use crate::execute::{CallOrigin, Executor};
-use crate::plugin::{CallEnv, ROUTER, RouterSession};
+use crate::plugin::RouterSession;
 use crate::secrets::SecretResolver;
 
 /// What happened to one tool call (one step, or one loop item of a step).
@@ -92,8 +92,9 @@ pub struct Runner<'a> {
     pub progress: &'a dyn Progress,
     /// Keep every event for `--events`.
     pub keep_events: bool,
-    /// Where `kind: playbook` steps look for a playbook not found next to the caller.
-    pub catalog: Option<PathBuf>,
+    /// Where `kind: playbook` files may be read from (the entry playbook's directory tree and
+    /// the `--catalog` directories); children get the same roots, never their own.
+    pub catalog_roots: super::CatalogRoots,
     /// How many playbooks up the call chain (0 for the one the user ran).
     pub depth: usize,
 }
@@ -115,12 +116,11 @@ impl Runner<'_> {
     /// Run `doc` to completion. The event log is returned too (for `--events`).
     pub async fn run(&self, doc: &Document) -> anyhow::Result<(RunReport, EventLog)> {
         let mut log = EventLog::new(numeric_id(&self.execution_id), self.keep_events);
-        let router_env = CallEnv::from_policy(&self.executor.policy, ROUTER);
         let mut router = self
             .executor
             .plugins
             .router()?
-            .open(&router_env, &doc.core_json, log.execution_id(), None)
+            .open(&self.executor.policy, &doc.core_json, log.execution_id(), None)
             .await
             .with_context(|| format!("starting the router for playbook `{}`", doc.name))?;
         log.append("playbook_started", None, "STARTED", Some(json!({"workload": doc.workload})), None, None);

@@ -16,6 +16,7 @@ pub use document::{Document, Step, Task};
 pub use drive::{Progress, RunReport, Runner, StepReport};
 pub use events::EventLog;
 pub use render::StepRenderer;
+pub use subplaybook::CatalogRoots;
 
 /// The tool kind of a step that runs another playbook (the runner runs it, not a plugin).
 pub const PLAYBOOK_KIND: &str = "playbook";

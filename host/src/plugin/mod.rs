@@ -32,7 +32,7 @@ use crate::bindings::types::{PlanResult, ToolError, ToolInfo};
 use crate::cache::{ArtifactCache, CacheOutcome, ContentHash, EntryKey};
 use crate::capability::Capabilities;
 use crate::engine::HostEngine;
-use crate::policy::{Limits, Policy};
+use crate::policy::{Limits, Policy, PluginSource};
 use meter::CpuBudgetExceeded;
 use rejections::RejectionMemory;
 
@@ -90,7 +90,23 @@ pub struct LoadedPlugin {
     /// `describe()` of a tool plugin.
     pub info: Option<ToolInfo>,
     pub cache: CacheOutcome,
+    /// Built into the host, or a plugin file: the built-in defaults follow this, not the name.
+    pub(crate) source: PluginSource,
+    /// SHA-256 of the component file (hex), what `plugins.NAME.sha256` pins.
+    pub(crate) sha256: String,
     pre: Pre,
+}
+
+impl LoadedPlugin {
+    /// Built into the host, or loaded from a file.
+    pub fn source(&self) -> PluginSource {
+        self.source
+    }
+
+    /// SHA-256 of the component (64 lowercase hex digits).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 /// What a plugin may use during one call.
@@ -101,10 +117,12 @@ pub struct CallEnv {
 }
 
 impl CallEnv {
-    /// The grant and limits the policy gives plugin `name`, with no providers attached.
-    pub fn from_policy(policy: &Policy, name: &str) -> Self {
+    /// The grant and limits the policy gives `plugin` (by its name and source), with no
+    /// providers attached.
+    pub fn from_policy(policy: &Policy, plugin: &LoadedPlugin) -> Self {
+        let name = plugin.name.as_str();
         CallEnv {
-            caps: Arc::new(Capabilities { plugin: name.into(), grant: policy.grant(name), ..Default::default() }),
+            caps: Arc::new(Capabilities { plugin: name.into(), grant: policy.grant(name, plugin.source), ..Default::default() }),
             limits: policy.limits(name),
         }
     }
@@ -151,6 +169,7 @@ impl PluginRuntime {
                 self.rejections.remember(&content, &limits, &error.to_string());
             }
         })?;
+        let sha256 = content.as_str().to_string();
         let link_error = |e: wasmtime::Error| {
             PluginError::Load(format!("{origin} cannot be linked against this host's contract: {e:#}"))
         };
@@ -162,7 +181,7 @@ impl PluginRuntime {
                 } else {
                     Pre::Tool(ToolPre::new(instance_pre).map_err(link_error)?)
                 };
-                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, pre }
+                LoadedPlugin { name: String::new(), origin: origin.into(), contract, info: None, cache, source: PluginSource::File, sha256, pre }
             }
             Role::TemplateEngine => {
                 let instance_pre = self.template_linker.instantiate_pre(&component).map_err(link_error)?;
@@ -173,6 +192,8 @@ impl PluginRuntime {
                     contract,
                     info: None,
                     cache,
+                    source: PluginSource::File,
+                    sha256,
                     pre: Pre::Template(pre),
                 }
             }
@@ -188,6 +209,18 @@ impl PluginRuntime {
             plugin.name = info.kind.clone();
             plugin.info = Some(info);
         }
+        Ok(plugin)
+    }
+
+    /// Load the built-in plugin `name` ([`crate::builtin::PLUGINS`]), listed with origin
+    /// `built-in NAME plugin`: the only plugin the policy's built-in defaults apply to.
+    pub async fn load_built_in(&self, name: &str, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
+        let (_, bytes) = crate::builtin::PLUGINS
+            .iter()
+            .find(|(built_in, _)| *built_in == name)
+            .ok_or_else(|| PluginError::Load(format!("no built-in plugin is named `{name}`")))?;
+        let mut plugin = self.load(bytes, &format!("built-in {name} plugin"), policy).await?;
+        plugin.source = PluginSource::BuiltIn;
         Ok(plugin)
     }
 

@@ -15,6 +15,8 @@
 //! cap); the memory limit bounds the instance as a whole. A call that hits a bound, traps
 //! or returns too much stops the router for the rest of the execution.
 
+use std::sync::Arc;
+
 use wasmtime::Store;
 use wasmtime::component::Linker;
 
@@ -24,6 +26,8 @@ use super::state::HostState;
 use super::{CallEnv, PluginRuntime, new_store, wall};
 use crate::bindings::router::{Router, RouterPre};
 use crate::cache::{ContentHash, EntryKey};
+use crate::capability::Capabilities;
+use crate::policy::Policy;
 
 /// The router's name in the policy (`plugins.router.limits`) and in its errors.
 pub const ROUTER: &str = "router";
@@ -61,8 +65,10 @@ impl PluginRuntime {
 
 impl LoadedRouter {
     /// A fresh instance routing `playbook` (the core's `Playbook` JSON) for execution
-    /// `execution_id`, from the start or from `state` (see [`RouterSession::state`]).
-    pub async fn open(&self, env: &CallEnv, playbook: &str, execution_id: i64, state: Option<&str>) -> Result<RouterSession, PluginError> {
+    /// `execution_id`, from the start or from `state` (see [`RouterSession::state`]), under
+    /// the policy's `plugins.router.limits`. It imports no capability, so it has no grant.
+    pub async fn open(&self, policy: &Policy, playbook: &str, execution_id: i64, state: Option<&str>) -> Result<RouterSession, PluginError> {
+        let env = &CallEnv { caps: Arc::new(Capabilities::none(ROUTER)), limits: policy.limits(ROUTER) };
         let mut store = new_store(self.pre.engine(), env);
         let mut stopped = None;
         let (playbook, state) = (playbook.to_owned(), state.map(str::to_owned));

@@ -1,6 +1,19 @@
 //! The plugins a host serves: the built-in ones, then those found in plugin directories
 //! and explicit paths. A plugin that cannot be loaded is listed as rejected with its
 //! reason; it never stops the host from serving the others.
+//!
+//! Names are trusted only as far as the policy says:
+//! - the built-in names ([`crate::builtin::PLUGINS`]: `script`, `python`, `shell`, `http`,
+//!   `noop`, `template`) are reserved: a plugin file that describes itself by one of them is
+//!   refused unless the policy pins that very file, `plugins.NAME.sha256: <its SHA-256>`;
+//!   a pinned file replaces the built-in and gets only the grants the policy writes for it
+//!   (the built-in defaults follow [`PluginSource`], never the name);
+//! - `plugins.NAME.sha256` pins any plugin name: a plugin file of that name with another
+//!   digest is refused. The pin applies to plugin files only; the built-in plugin itself is
+//!   never checked against it (a pin names the file meant to replace it).
+//!
+//! Refusals and replacements of built-ins are logged at `warn`, which the CLI shows at its
+//! default verbosity.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,7 +22,7 @@ use std::sync::Arc;
 use noetl_protocol::did_you_mean;
 
 use super::{LoadedPlugin, LoadedRouter, PluginError, PluginRuntime, Role};
-use crate::policy::Policy;
+use crate::policy::{Policy, PluginSource};
 
 /// A plugin file that was not loaded, and why.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,9 +43,9 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// Load the built-in plugins, then every `*.wasm` in `dirs`, then `paths`. A later
-    /// plugin with the same tool kind replaces an earlier one (so a plugin directory can
-    /// override a built-in); the replacement is logged.
+    /// Load the built-in plugins, then every `*.wasm` in `dirs`, then `paths`. A plugin file
+    /// pinned by the policy may replace a built-in of its name (see the module comment); of
+    /// two files with one tool kind the later one is served and the earlier listed as rejected.
     pub async fn discover(runtime: &PluginRuntime, policy: &Policy, dirs: &[PathBuf], paths: &[PathBuf]) -> anyhow::Result<Self> {
         Self::discover_for(runtime, policy, dirs, paths, None).await
     }
@@ -48,13 +61,13 @@ impl PluginSet {
         kinds: Option<&BTreeSet<String>>,
     ) -> anyhow::Result<Self> {
         let mut set = PluginSet::default();
-        for (name, bytes) in crate::builtin::PLUGINS {
+        for (name, _) in crate::builtin::PLUGINS {
             if *name != TEMPLATE_ENGINE && kinds.is_some_and(|kinds| !kinds.contains(*name)) {
                 set.unloaded_builtins.push(name);
                 continue;
             }
             let plugin = runtime
-                .load(bytes, &builtin_origin(name), policy)
+                .load_built_in(name, policy)
                 .await
                 .map_err(|e| anyhow::anyhow!("the built-in {name} plugin failed to load (a build problem): {e}"))?;
             set.insert(plugin);
@@ -81,9 +94,16 @@ impl PluginSet {
             },
             Err(e) => Err(PluginError::Load(format!("cannot read plugin {origin}: {e}"))),
         };
+        let loaded = loaded.and_then(|plugin| admit_name(plugin, policy));
         match loaded {
             Ok(plugin) => {
                 let kind = plugin.name.clone();
+                if is_reserved(&kind) {
+                    tracing::warn!(
+                        "{origin} replaces the built-in {kind} plugin (pinned by plugins.{kind}.sha256); it gets only the grants \
+                         the policy writes under plugins.{kind}, none of the built-in's defaults"
+                    );
+                }
                 if let Some(unused) = self.insert(plugin).filter(|previous| !is_builtin(previous)) {
                     let reason = format!(
                         "not used: {origin} provides the same tool kind `{kind}` and was loaded after it (directories in \
@@ -101,6 +121,8 @@ impl PluginSet {
     }
 
     /// Serve `plugin`; returns the plugin it replaces (same tool kind, or the template engine).
+    /// No name check here: plugin files found by [`PluginSet::discover`] pass the policy's
+    /// reserved names and pins before they get here.
     pub fn insert(&mut self, plugin: LoadedPlugin) -> Option<Arc<LoadedPlugin>> {
         let plugin = Arc::new(plugin);
         let previous = match plugin.contract.role {
@@ -210,15 +232,33 @@ fn check_header(bytes: &[u8], origin: &str) -> Result<(), PluginError> {
 /// The built-in plugin every command loads: templates are rendered whatever the tools.
 const TEMPLATE_ENGINE: &str = "template";
 
-/// The origin a built-in plugin is listed with.
-fn builtin_origin(name: &str) -> String {
-    format!("built-in {name} plugin")
+/// Whether `name` is the name of a built-in plugin (reserved for it).
+pub fn is_reserved(name: &str) -> bool {
+    crate::builtin::PLUGINS.iter().any(|(built_in, _)| *built_in == name)
 }
 
-/// Built-in plugins are meant to be replaced by a plugin file of the same kind; two files of
+/// A plugin file, once its name passes the policy: refused when `plugins.NAME.sha256` pins
+/// another digest, or when it takes a built-in's name without a pin.
+fn admit_name(plugin: LoadedPlugin, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
+    let (name, origin, digest) = (&plugin.name, &plugin.origin, &plugin.sha256);
+    match policy.pinned_sha256(name) {
+        Some(pinned) if pinned != *digest => Err(PluginError::Load(format!(
+            "{origin} was refused: it provides `{name}`, and the policy pins plugins.{name}.sha256 to {pinned}, but this \
+             file's SHA-256 is {digest}; load the pinned file, or update plugins.{name}.sha256 if this file is the one you mean"
+        ))),
+        None if is_reserved(name) => Err(PluginError::Load(format!(
+            "{origin} was refused: it provides `{name}`, a name reserved for the built-in {name} plugin; to replace the \
+             built-in with this file, pin it in the policy file: plugins.{name}.sha256: {digest} (it then gets only the \
+             grants written under plugins.{name}, none of the built-in's defaults)"
+        ))),
+        _ => Ok(plugin),
+    }
+}
+
+/// Built-in plugins may be replaced by a pinned plugin file of the same kind; two files of
 /// one kind are a mistake.
 fn is_builtin(plugin: &LoadedPlugin) -> bool {
-    crate::builtin::PLUGINS.iter().any(|(name, _)| plugin.origin == builtin_origin(name))
+    plugin.source == PluginSource::BuiltIn
 }
 
 fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
