@@ -4,9 +4,10 @@
 //! - a linear playbook of 100 steps, each reading the previous step's result;
 //! - one loop step over 100 and over 1,000 items, sequential (flat per item is the goal).
 //!
-//! - the router's two ways of keeping an execution's state (issue 23): one instance per
-//!   execution (what the runner does), or a fresh instance per evaluation with the state
-//!   carried across as JSON; both replay the events of the linear playbook's run.
+//! - routing alone (issue 23), replaying the events of the linear and the 1,000-item runs:
+//!   upstream's core in process (the runner before issue 23), the sandboxed router with one
+//!   instance per execution (the runner now), and a fresh router instance per evaluation
+//!   with the state carried across as JSON (the alternative).
 //!
 //! Run: `cargo bench -p noetl-tests --bench playbook_drive`
 //!
@@ -18,6 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use noetl_host::backend::local::LocalBackend;
+use noetl_orchestrate_core::event::Event;
+use noetl_orchestrate_core::orchestrator::WorkflowOrchestrator;
+use noetl_orchestrate_core::state::WorkflowState;
 use noetl_host::cache::ArtifactCache;
 use noetl_host::capability::Capabilities;
 use noetl_host::engine::HostEngine;
@@ -112,22 +116,23 @@ fn main() {
             cpu.as_secs_f64() * 1e3,
             cpu.as_secs_f64() * 1e6 / calls as f64
         );
-        if label.starts_with("linear") {
-            let recording = Runner { keep_events: true, execution_id: runner.execution_id.clone(), redactor: runner.redactor.clone(), base_dir: None, playbook_sha256: None, catalog: None, ..runner };
+        if label != "loop, 100 items" {
+            let recording = Runner { keep_events: true, execution_id: runner.execution_id.clone(), redactor: runner.redactor.clone(), base_dir: None, playbook_sha256: None, catalog_roots: Default::default(), ..runner };
             let (_, log) = rt.block_on(recording.run(&document)).unwrap();
-            rt.block_on(router_modes(&executor, &policy, &document, &log.to_json_lines()));
+            rt.block_on(router_modes(label, &executor, &policy, &document, &log.to_json_lines()));
         }
     }
 }
 
 /// The run's events in the evaluations the runner made: each group ends with the event
 /// that triggered an evaluation (`playbook_started`, `command.completed`, `command.failed`).
-fn evaluations(events: &str) -> Vec<(Vec<String>, String)> {
+fn evaluations(events: &str) -> Vec<(Vec<Event>, String)> {
     let mut groups = Vec::new();
     let mut group = Vec::new();
     for line in events.lines() {
-        group.push(line.to_string());
-        let kind = serde_json::from_str::<serde_json::Value>(line).unwrap()["event_type"].as_str().unwrap_or_default().to_string();
+        let event: Event = serde_json::from_str(line).unwrap();
+        let kind = event.event_type.clone();
+        group.push(event);
         if matches!(kind.as_str(), "playbook_started" | "command.completed" | "command.failed") {
             groups.push((std::mem::take(&mut group), kind));
         }
@@ -135,36 +140,46 @@ fn evaluations(events: &str) -> Vec<(Vec<String>, String)> {
     groups
 }
 
-/// One router instance for the whole execution against a fresh instance per evaluation
-/// that is handed the state as JSON and hands it back.
-async fn router_modes(executor: &Executor, policy: &Policy, document: &Document, events: &str) {
+/// Routing alone, three ways, over the same evaluations: upstream's core in process (what
+/// the runner did before issue 23), the router with one instance per execution (what it
+/// does now: events cross as JSON), and a fresh router instance per evaluation that is
+/// handed the state as JSON and hands it back (the alternative issue 23 weighed).
+async fn router_modes(label: &str, executor: &Executor, policy: &Policy, document: &Document, events: &str) {
     let router = executor.plugins.router().unwrap();
     let groups = evaluations(events);
-    let mut per_execution = Vec::new();
-    let mut carried = Vec::new();
+    let as_json = |group: &[Event]| group.iter().map(|e| serde_json::to_string(e).unwrap()).collect::<Vec<_>>();
+    let (mut native, mut per_execution, mut carried) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
+        let started = Instant::now();
+        let (orchestrator, mut state) = (WorkflowOrchestrator::new(), WorkflowState::new(1, 0));
+        for (group, trigger) in &groups {
+            group.iter().for_each(|event| state.apply_event(event));
+            orchestrator.evaluate_state(&mut state, None, &document.core, Some(trigger)).unwrap();
+        }
+        native.push(started.elapsed());
         let started = Instant::now();
         let mut session = router.open(policy, &document.core_json, 1, None).await.unwrap();
         for (group, trigger) in &groups {
-            session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
+            session.advance(&as_json(group), None, Some(trigger)).await.unwrap().unwrap();
         }
         per_execution.push(started.elapsed());
         let started = Instant::now();
         let mut state: Option<String> = None;
         for (group, trigger) in &groups {
             let mut session = router.open(policy, &document.core_json, 1, state.as_deref()).await.unwrap();
-            session.advance(group, None, Some(trigger)).await.unwrap().unwrap();
+            session.advance(&as_json(group), None, Some(trigger)).await.unwrap().unwrap();
             state = Some(session.state().await.unwrap());
         }
         carried.push(started.elapsed());
     }
-    let (one, fresh) = (median(per_execution), median(carried));
+    let (native, one, fresh) = (median(native), median(per_execution), median(carried));
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / groups.len() as f64;
     println!(
-        "router, {} evaluations: one instance per execution {:.1} ms; a fresh instance per evaluation, state carried as JSON {:.1} ms ({:.1}x)",
+        "{label}, routing only, {} evaluations (median of 3), per evaluation: core in process {:.0} µs; router, one instance per execution {:.0} µs; router, fresh instance per evaluation with the state as JSON {:.0} µs",
         groups.len(),
-        one.as_secs_f64() * 1e3,
-        fresh.as_secs_f64() * 1e3,
-        fresh.as_secs_f64() / one.as_secs_f64()
+        per(native),
+        per(one),
+        per(fresh)
     );
 }
 

@@ -353,6 +353,24 @@ fn a_new_python_plugin_builds_tests_loads_and_runs() {
     );
 }
 
+/// No plugin file takes the router's name: `plugins.router` configures the host's own router.
+#[test]
+fn a_plugin_file_named_router_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let sdk = sdk_copy(work.path());
+    let project = work.path().join("router");
+    let args = ["plugins", "new", "router", "--lang", "python", "--dir", project.to_str().unwrap(), "--sdk-path", sdk.to_str().unwrap()];
+    let output = cli::run(&args, "", work.path());
+    assert_eq!(output.status.code(), Some(0), "{}", cli::stderr(&output));
+    let wasm = project.join("router.wasm");
+    componentize(&[&project, &sdk], "app", &wasm);
+    let output = cli::run(&["exec", "--tool", "router", "--plugin", wasm.to_str().unwrap()], "{\"config\": {}}", work.path());
+    assert_eq!(output.status.code(), Some(2), "{}", cli::stderr(&output));
+    let stderr = cli::stderr(&output);
+    assert!(stderr.contains("the name of the host's built-in router"), "{stderr}");
+    assert!(stderr.contains("give the tool another kind"), "{stderr}");
+}
+
 #[test]
 fn a_python_project_refuses_an_sdk_path_that_is_not_the_python_sdk() {
     let work = tempfile::tempdir().unwrap();

@@ -241,6 +241,12 @@ pub fn is_reserved(name: &str) -> bool {
 /// another digest, or when it takes a built-in's name without a pin.
 fn admit_name(plugin: LoadedPlugin, policy: &Policy) -> Result<LoadedPlugin, PluginError> {
     let (name, origin, digest) = (&plugin.name, &plugin.origin, &plugin.sha256);
+    if name == super::ROUTER {
+        // `plugins.router` configures the host's router, which no file replaces.
+        return Err(PluginError::Load(format!(
+            "{origin} was refused: it provides `{name}`, the name of the host's built-in router (policy key plugins.{name}),              which no plugin file replaces; give the tool another kind"
+        )));
+    }
     match policy.pinned_sha256(name) {
         Some(pinned) if pinned != *digest => Err(PluginError::Load(format!(
             "{origin} was refused: it provides `{name}`, and the policy pins plugins.{name}.sha256 to {pinned}, but this \
