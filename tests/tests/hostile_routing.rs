@@ -122,20 +122,21 @@ fn a_loop_in_that_loops_without_end_is_stopped() {
 
 #[test]
 fn the_routers_limits_come_from_the_policy() {
-    // A routing template that is merely slow passes under the default CPU budget and is
-    // stopped under a tiny one: the policy's `plugins.router.limits` is what applies.
+    // A routing template that builds a 40 MB string passes under the default memory limit
+    // (128 MiB) and is stopped under 16 MiB: the policy's `plugins.router.limits` applies.
     let dir = tempfile::tempdir().unwrap();
-    let slow = "{% for a in range(300) %}{% for b in range(300) %}{% endfor %}{% endfor %}true";
+    let big = "{{ ('x' * 40000000) | length > 1 }}";
     let file = write_playbook(
         dir.path(),
-        &format!("workflow:\n{START_N}    next:\n      arcs:\n        - {{step: end, when: \"{slow}\"}}\n  - step: end\n    tool: {{kind: noop}}\n"),
+        &format!("workflow:\n{START_N}    next:\n      arcs:\n        - {{step: end, when: \"{big}\"}}\n  - step: end\n    tool: {{kind: noop}}\n"),
     );
     let ran = host(&["run", &file], dir.path());
     assert_eq!(ran.status.code(), Some(0), "{}", ran.all());
-    std::fs::write(dir.path().join("policy.yaml"), "plugins:\n  router:\n    limits: {cpu_ms: 1}\n").unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), "plugins:\n  router:\n    limits: {memory_mib: 16}\n").unwrap();
     let ran = host(&["--policy", "policy.yaml", "run", &file], dir.path());
     assert_eq!(ran.status.code(), Some(1), "{}", ran.all());
-    assert!(ran.all().contains("plugins.router.limits.cpu_ms"), "{}", ran.all());
+    assert!(ran.all().contains("over its limit of 16 MiB"), "{}", ran.all());
+    assert!(ran.all().contains("plugins.router.limits.memory_mib"), "{}", ran.all());
     assert!(!ran.stderr.contains("no loaded plugin is named `router`"), "the router's key is known: {}", ran.stderr);
 }
 

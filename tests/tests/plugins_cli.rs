@@ -411,7 +411,8 @@ fn plugins_list_remembers_a_plugin_whose_describe_hit_a_limit() {
 
 /// `run` and `check` load, of the built-in tools, only the kinds the playbook names (each
 /// costs milliseconds to load): in a fresh cache, checking a `noop` playbook compiles the
-/// noop tool and the template engine and nothing else; `plugins list` then compiles the rest.
+/// noop tool, the template engine and the router and nothing else; `plugins list` then
+/// compiles the rest.
 #[test]
 fn a_playbook_command_loads_only_the_built_in_tools_it_names() {
     let cache = tempfile::tempdir().unwrap();
@@ -425,9 +426,9 @@ fn a_playbook_command_loads_only_the_built_in_tools_it_names() {
     };
     let output = host(&["check", playbook.to_str().unwrap()], "", cache.path());
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(compiled(), 2, "noop and the template engine only");
+    assert_eq!(compiled(), 3, "noop, the template engine and the router only");
     let output = host(&["plugins", "list"], "", cache.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let builtins = noetl_host::builtin::PLUGINS.len();
-    assert_eq!(compiled(), builtins, "plugins list loads every built-in");
+    assert_eq!(compiled(), builtins + 1, "plugins list loads every built-in (and the router)");
 }
