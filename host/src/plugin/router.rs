@@ -6,10 +6,12 @@
 //! Unlike a tool, the router keeps state between calls: one instance per execution holds
 //! the core's `WorkflowState`, advanced by the events the runner appends. An instance is
 //! opened for one execution and dropped with it; it is never shared between executions,
-//! so no execution sees another's memory. Carrying the state across fresh instances
-//! instead costs a serialisation of the whole state at every step (`tests/benches/
-//! playbook_drive.rs` measures both); within an execution nothing is secret from the
-//! routing that produced it.
+//! so no execution sees another's memory; within an execution nothing is secret from the
+//! routing that produced it. The alternative, a fresh instance per evaluation handed the
+//! state as JSON, parses and writes the whole state at every step: measured side by side
+//! (`tests/benches/playbook_drive.rs`, run `tests/benches/runs/2026-12-08-issue23-router.md`)
+//! it cost 6525 against 5130 µs of CPU per evaluation on a 100-step playbook and 2425
+//! against 967 µs on a 1,000-item loop, where the state grows with every item.
 //!
 //! Each call gets the policy's `plugins.router.limits` anew (CPU, wall clock, the response
 //! cap); the memory limit bounds the instance as a whole. A call that hits a bound, traps
