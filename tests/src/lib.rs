@@ -116,6 +116,23 @@ pub mod local {
         std::fs::write(&path, yaml).unwrap();
         path
     }
+
+    /// A TCP listener on the host's loopback that reports each connection: a local step
+    /// that reaches it had the host network.
+    pub fn loopback_listener() -> (u16, std::sync::mpsc::Receiver<()>) {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.read(&mut [0; 16]);
+                let _ = tx.send(());
+            }
+        });
+        (port, rx)
+    }
 }
 
 /// A loopback HTTP server for tests whose scripts, sources or APIs it plays.

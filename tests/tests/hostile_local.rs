@@ -5,15 +5,13 @@
 //! a secret leaves no trace in its ASCII-escaped JSON form or in a basic-auth header a
 //! server echoes back.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use noetl_tests::http::TestServer;
-use noetl_tests::local::{network_grant, report, run, shared_cache, write_policy};
+use noetl_tests::local::{loopback_listener, network_grant, report, run, shared_cache, write_policy};
 use serde_json::{Value, json};
 
 fn write(dir: &Path, name: &str, yaml: &str) -> PathBuf {
@@ -33,21 +31,6 @@ fn finished(output: &Output, code: i32) -> Value {
 fn data<'a>(report: &'a Value, name: &str) -> &'a Value {
     let steps = report["steps"].as_array().unwrap();
     &steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {report:#}"))["response"]["data"]
-}
-
-/// A TCP listener on the host's loopback that reports each connection.
-fn loopback_listener() -> (u16, Receiver<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.read(&mut [0; 16]);
-            let _ = tx.send(());
-        }
-    });
-    (port, rx)
 }
 
 /// A python step `name` that connects to the host's loopback `port`; its result is

@@ -3,12 +3,10 @@
 //! and the sandbox (no network unless the policy grants the step of that playbook file, no
 //! host home).
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use noetl_tests::local::{network_grant, report, run, write_policy};
+use noetl_tests::local::{loopback_listener, network_grant, report, run, write_policy};
 use serde_json::{Value, json};
 
 fn playbook(dir: &Path, yaml: &str) -> PathBuf {
@@ -248,21 +246,6 @@ workflow:
             "the secret leaked on {stream}"
         );
     }
-}
-
-/// A TCP listener on the host's loopback that counts connections.
-fn loopback_listener() -> (u16, std::sync::mpsc::Receiver<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.read(&mut [0; 16]);
-            let _ = tx.send(());
-        }
-    });
-    (port, rx)
 }
 
 const CONNECT: &str = r#"
